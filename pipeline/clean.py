@@ -1,0 +1,504 @@
+"""Stage clean: DecodedPage → CleanDocument. Pure, no I/O.
+
+Parses the HTML once with lxml, removes what a reader never sees (scripts, styles,
+comments, forms, hidden elements — the hidden ones are kept aside as ``HiddenBlock`` since
+injected spam hides there), cuts the page into text lines, and finds the main text by
+scoring lines — sentence punctuation and length count for a block, link text, furniture
+lines (当前位置, 分享到, 打印本页, footers) and class names like ``nav``/``footer`` count
+against it — and choosing the element whose subtree scores highest (the deepest one when
+near-equal). Pages that render the article from an inline JS/JSON variable are read from
+that variable. All traversal is iterative, so 10,000 levels of nesting cannot overflow
+the stack.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+import lxml.html
+from lxml import etree
+
+from pipeline.errors import DecodeError
+from pipeline.patterns import load, regex
+from schemas.stages import CleanDocument, DecodedPage, HiddenBlock, Link, TextLine
+
+log = logging.getLogger(__name__)
+
+BLOCK_TAGS = frozenset(
+    "address article aside blockquote body caption center dd details dialog div dl dt fieldset figcaption "
+    "figure footer form h1 h2 h3 h4 h5 h6 header hr html li main nav ol p pre section summary table tbody "
+    "td tfoot th thead tr ul".split()
+)
+EMPHASIS_TAGS = frozenset("b strong h1 h2 h3 h4 h5 h6".split())
+_WS = re.compile(r"\s+")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_DATE_NEAR = re.compile(r"(?:19|20)\d{2}[-/.年]\d{1,2}")
+_TOKEN_SPLIT = re.compile(r"[\s_\-]+")
+
+
+def collapse(text: str) -> str:
+    """Runs of whitespace (incl. U+3000 and NBSP) become one space; ends trimmed."""
+    return _WS.sub(" ", text).strip()
+
+
+@dataclass
+class _Line:
+    owner: Any
+    parts: list[str] = field(default_factory=list)
+    link_chars: int = 0
+    emph_chars: int = 0
+    neg: bool = False
+    align: str | None = None
+
+    def text(self) -> str:
+        return collapse("".join(self.parts))
+
+
+def _parse(text: str, url: str) -> Any:
+    parser = lxml.html.HTMLParser(
+        encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True, default_doctype=False
+    )
+    try:
+        root = lxml.html.document_fromstring(text.encode("utf-8", "replace"), parser=parser, base_url=url)
+    except (etree.ParserError, ValueError) as exc:
+        raise DecodeError(f"not parseable as HTML: {exc}", url=url, stage="clean") from exc
+    if root is None:
+        raise DecodeError("not parseable as HTML: empty document", url=url, stage="clean")
+    return root
+
+
+def _css_hidden_selectors(root: Any) -> tuple[set[str], set[str]]:
+    """Class and id names that a <style> block hides (simple one-name selectors only)."""
+    hidden_decl = regex("clean", "hidden_style", re.I)
+    classes: set[str] = set()
+    ids: set[str] = set()
+    for style in root.iter("style"):
+        css = style.text or ""
+        for m in re.finditer(r"([^{}]+)\{([^}]*)\}", css):
+            if not hidden_decl.search(m.group(2)):
+                continue
+            for sel in m.group(1).split(","):
+                sel = sel.strip()
+                if re.fullmatch(r"\.[\w-]+", sel):
+                    classes.add(sel[1:])
+                elif re.fullmatch(r"#[\w-]+", sel):
+                    ids.add(sel[1:])
+    return classes, ids
+
+
+def _hidden_reason(el: Any, classes: set[str], ids: set[str]) -> str | None:
+    if el.get("hidden") is not None:
+        return "hidden attribute"
+    style = el.get("style")
+    if style:
+        m = regex("clean", "hidden_style", re.I).search(style)
+        if m:
+            return f"style {collapse(m.group(0))}"
+    if classes and el.get("class"):
+        for c in el.get("class").split():
+            if c in classes:
+                return f"stylesheet hides .{c}"
+    if ids and el.get("id") in ids:
+        return f"stylesheet hides #{el.get('id')}"
+    return None
+
+
+def _links(el: Any, base: str) -> list[Link]:
+    out = []
+    for a in el.iter("a"):
+        href = (a.get("href") or "").strip()
+        if href and not href.lower().startswith(("javascript:", "#", "mailto:")):
+            out.append(Link(text=collapse(a.text_content()), href=urljoin(base, href)))
+    return out
+
+
+def _strip_tree(root: Any, base: str) -> tuple[list[HiddenBlock], list[str]]:
+    """Remove invisible and non-text elements in place; return hidden blocks and script texts."""
+    cfg = load("clean")
+    drop = frozenset(cfg["drop_tags"])
+    form_max = int(cfg["form_max_chars"])
+    classes, ids = _css_hidden_selectors(root)
+    hidden: list[HiddenBlock] = []
+    scripts: list[str] = []
+    doomed: list[Any] = []
+    body = root.find("body")
+    for script in root.iter("script"):
+        if script.text and script.text.strip():
+            scripts.append(script.text)
+        elif script.get("src"):
+            scripts.append(f"src={urljoin(base, script.get('src'))}")
+    stack = [body] if body is not None else []
+    while stack:
+        el = stack.pop()
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if not tag:  # comments, processing instructions, entities
+            doomed.append(el)
+            continue
+        if tag in drop:
+            doomed.append(el)
+            continue
+        reason = _hidden_reason(el, classes, ids)
+        if reason:
+            text = collapse(el.text_content())
+            links = _links(el, base)
+            if text or links:
+                hidden.append(HiddenBlock(reason=reason, text=text[:5000], links=links[:200]))
+            doomed.append(el)
+            continue
+        if tag == "form" and len(collapse(el.text_content())) < form_max:
+            doomed.append(el)
+            continue
+        stack.extend(reversed(el))
+    for el in doomed:
+        parent = el.getparent()
+        if parent is None:
+            continue
+        if isinstance(el.tag, str):
+            el.drop_tree()  # keeps the tail text
+        else:
+            tail = el.tail
+            prev = el.getprevious()
+            parent.remove(el)
+            if tail:
+                if prev is not None:
+                    prev.tail = (prev.tail or "") + tail
+                else:
+                    parent.text = (parent.text or "") + tail
+    return hidden, scripts
+
+
+def _is_layout_table(table: Any) -> bool:
+    """Tables that lay out a page (old CMS) rather than hold data in the article."""
+    seen = 0
+    for el in table.iterdescendants():
+        seen += 1
+        if seen > 3000 or el.tag == "table":
+            return True
+        if el.tag in ("td", "th") and len(el.text_content()) > 300:
+            return True
+    return False
+
+
+def _neg_hint(el: Any, neg_tokens: frozenset[str]) -> bool:
+    for attr in ("class", "id"):
+        value = el.get(attr)
+        if value:
+            for tok in _TOKEN_SPLIT.split(value.lower()):
+                if tok in neg_tokens:
+                    return True
+    return False
+
+
+def _align(el: Any) -> str | None:
+    style = (el.get("style") or "").lower()
+    al = (el.get("align") or "").lower()
+    for a in ("center", "right"):
+        if a == al or f"text-align: {a}" in style or f"text-align:{a}" in style:
+            return a
+    return None
+
+
+def _walk_lines(root: Any) -> tuple[list[_Line], dict[Any, tuple[int, int]]]:
+    """Cut the subtree into lines; return them with each element's preorder span."""
+    neg_tokens = frozenset(load("clean")["negative_tokens"])
+    lines: list[_Line] = []
+    span: dict[Any, tuple[int, int]] = {}
+    order = 0
+    start_of: dict[Any, int] = {}
+    cur = _Line(owner=root)
+    owners: list[Any] = [root]
+    a_depth = 0
+    em_depth = 0
+    neg_depth = 0
+    data_tables: list[bool] = []  # stack: is the enclosing table a data table?
+
+    def flush(owner: Any) -> None:
+        nonlocal cur
+        if cur.parts and cur.text():
+            cur.neg = cur.neg or neg_depth > 0
+            lines.append(cur)
+        cur = _Line(owner=owner)
+
+    def add(text: str | None) -> None:
+        if not text:
+            return
+        cur.parts.append(text)
+        n = len(text.strip())
+        if a_depth:
+            cur.link_chars += n
+        if em_depth:
+            cur.emph_chars += n
+        if neg_depth:
+            cur.neg = True
+
+    for event, el in etree.iterwalk(root, events=("start", "end")):
+        tag = el.tag if isinstance(el.tag, str) else ""
+        in_data_table = bool(data_tables) and data_tables[-1]
+        if event == "start":
+            start_of[el] = order
+            order += 1
+            if _neg_hint(el, neg_tokens):
+                neg_depth += 1
+            if tag == "table":
+                data_tables.append(not _is_layout_table(el))
+            if tag == "br":
+                if in_data_table:
+                    add(" ")
+                else:
+                    flush(owners[-1])
+            elif tag in BLOCK_TAGS:
+                if in_data_table and tag not in ("tr", "table"):
+                    if tag in ("td", "th") and cur.parts:
+                        add(" | ")
+                    elif cur.parts:
+                        add(" ")
+                else:
+                    flush(el)
+                    owners.append(el)
+                    cur.align = _align(el) or (cur.align if tag not in ("tr", "table") else None)
+            if tag == "a":
+                a_depth += 1
+            if tag in EMPHASIS_TAGS:
+                em_depth += 1
+            add(el.text)
+        else:
+            if tag == "a":
+                a_depth -= 1
+            if tag in EMPHASIS_TAGS:
+                em_depth -= 1
+            if tag == "table":
+                data_tables.pop()
+            if tag in BLOCK_TAGS and not (in_data_table and tag not in ("tr", "table")) and tag != "br":
+                if owners and owners[-1] is el:
+                    owners.pop()
+                flush(owners[-1] if owners else root)
+            elif tag == "table":
+                pass
+            if _neg_hint(el, neg_tokens):
+                neg_depth -= 1
+            span[el] = (start_of[el], order)
+            if el is not root:
+                add(el.tail)
+    flush(root)
+    return lines, span
+
+
+def _line_score(line: _Line, text: str, cfg: dict[str, Any]) -> float:
+    n = len(text.replace(" ", ""))
+    if n == 0:
+        return 0.0
+    if line.link_chars / n >= 0.5:
+        return -min(5.0, 1.0 + n / 15)
+    if regex("clean", "boilerplate_line").search(text) or regex("clean", "metadata_line").search(text):
+        return -3.0
+    punct = sum(text.count(p) for p in cfg["prose_punctuation"])
+    score = punct + n / 40
+    if punct == 0 and n < 20:
+        score = -0.2
+    if line.neg:
+        score = min(score, 0.0) - 1.0
+    return score
+
+
+def _choose_content(lines: list[_Line], texts: list[str], root: Any) -> tuple[Any, float]:
+    cfg = load("clean")
+    own: dict[Any, float] = {}
+    for line, text in zip(lines, texts, strict=True):
+        own[line.owner] = own.get(line.owner, 0.0) + _line_score(line, text, cfg)
+    # Bottom-up sums in one pass: reversed preorder visits children before parents.
+    total: dict[Any, float] = {}
+    elements = [el for el in root.iter() if isinstance(el.tag, str)]
+    for el in reversed(elements):
+        t = own.get(el, 0.0) + total.get(el, 0.0)
+        total[el] = t
+        parent = el.getparent()
+        if parent is not None:
+            total[parent] = total.get(parent, 0.0) + t
+    if not total:
+        return root, 0.0
+    best_score = max(total.values())
+    if best_score <= 0:
+        return root, best_score
+    # The deepest element that keeps (nearly) all of the best score: wrappers add only furniture.
+    best = None
+    best_depth = -1
+    depth: dict[Any, int] = {}
+    for el in elements:
+        parent = el.getparent()
+        d = depth.get(parent, -1) + 1 if parent is not None else 0
+        depth[el] = d
+        if total[el] >= 0.97 * best_score and d > best_depth:
+            best, best_depth = el, d
+    return best, best_score
+
+
+_JS_STRING = re.compile(r'"((?:[^"\\\n]|\\.){1,200000})"|\'((?:[^\'\\\n]|\\.){1,200000})\'', re.S)
+_JS_FIELD = re.compile(r'["\']?([A-Za-z_]\w{0,40})["\']?\s*[:=]\s*("(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\')')
+
+
+def _js_unquote(literal: str) -> str:
+    body = literal[1:-1]
+    if literal[0] == "'":
+        body = body.replace("\\'", "'").replace('"', '\\"')
+    try:
+        value = json.loads(f'"{body}"')
+    except ValueError:
+        value = body.replace("\\/", "/").replace('\\"', '"')
+    return str(value)
+
+
+def _script_data(scripts: list[str], max_chars: int) -> tuple[dict[str, str], str | None]:
+    """String fields of inline article data, and the longest HTML/text article found there."""
+    keys = load("clean")["script_keys"]
+    want = {k: name for name, ks in keys.items() for k in ks}
+    fields: dict[str, str] = {}
+    best: str | None = None
+    budget = max_chars
+    for script in scripts:
+        if script.startswith("src=") or budget <= 0:
+            continue
+        script = script[:budget]
+        budget -= len(script)
+        for m in _JS_FIELD.finditer(script):
+            name = want.get(m.group(1).lower())
+            if not name:
+                continue
+            value = _js_unquote(m.group(2))
+            if name == "content":
+                if len(_CJK.findall(value)) >= 30 and (best is None or len(value) > len(best)):
+                    best = value
+            elif value.strip() and name not in fields:
+                fields[name] = collapse(value)
+    return fields, best
+
+
+def _fragment_lines(html: str) -> tuple[list[_Line], Any]:
+    root = _parse(f"<html><body><div>{html}</div></body></html>", "about:blank")
+    body = root.find("body")
+    _strip_tree(root, "about:blank")
+    lines, _ = _walk_lines(body)
+    return lines, body
+
+
+def _to_textline(line: _Line, text: str) -> TextLine:
+    tag = line.owner.tag if isinstance(getattr(line.owner, "tag", None), str) else "div"
+    n = len(text.replace(" ", "")) or 1
+    return TextLine(
+        text=text,
+        tag=tag,
+        link_chars=min(line.link_chars, n),
+        emphasis=line.emph_chars >= n * 0.8,
+        align=line.align,
+    )
+
+
+def _title_texts(root: Any) -> list[str]:
+    out = []
+    t = root.find(".//title")
+    if t is not None and t.text:
+        out.append(collapse(t.text))
+    for meta in root.iter("meta"):
+        if (meta.get("name") or meta.get("property") or "").lower() in ("articletitle", "og:title", "title"):
+            out.append(collapse(meta.get("content") or ""))
+    return [s for s in out if s]
+
+
+def _is_title_line(text: str, titles: list[str]) -> bool:
+    squeezed = text.replace(" ", "")
+    return len(squeezed) >= 4 and any(squeezed in t.replace(" ", "") for t in titles)
+
+
+def _links_near(node: Any, base: str) -> list[Link]:
+    """Links in the content and in the blocks that follow it (attachment lists sit there)."""
+    out = _links(node, base)
+    level = node
+    for _ in range(2):
+        for sib in level.itersiblings():
+            if isinstance(sib.tag, str):
+                out.extend(_links(sib, base))
+        parent = level.getparent()
+        if parent is None or parent.tag in ("body", "html"):
+            break
+        level = parent
+    return out
+
+
+def _count_list_items(lines: list[_Line], texts: list[str]) -> int:
+    return sum(
+        1
+        for line, text in zip(lines, texts, strict=True)
+        if line.link_chars >= 8 and (_DATE_NEAR.search(text) or line.link_chars >= 12)
+    )
+
+
+def strip_boilerplate(page: DecodedPage, *, max_script_chars: int = 400_000, min_body_chars: int = 20) -> CleanDocument:
+    """Separate the main text of a notice page from its furniture."""
+    root = _parse(page.text, page.url)
+    base_el = root.find(".//base[@href]")
+    base = urljoin(page.url, base_el.get("href")) if base_el is not None else page.url
+    titles = _title_texts(root)
+    hidden, scripts = _strip_tree(root, base)
+    body = root.find("body")
+    warnings: list[str] = []
+    if body is None:
+        body = root
+    lines, _span = _walk_lines(body)
+    texts = [ln.text() for ln in lines]
+    node, score = _choose_content(lines, texts, body)
+
+    content: list[TextLine] = []
+    strategy: str = "none"
+    if score > 0:
+        inside = set(node.iter())
+        boiler = regex("clean", "boilerplate_line")
+        meta_line = regex("clean", "metadata_line")
+        started = False
+        for line, text in zip(lines, texts, strict=True):
+            if line.owner not in inside:
+                continue
+            if boiler.search(text) or meta_line.search(text):
+                continue
+            if not started and (line.owner.tag in ("h1", "h2", "h3") or line.align == "center") and _is_title_line(
+                text, titles
+            ):
+                continue  # the title repeated at the top of the article
+            started = True
+            content.append(_to_textline(line, text))
+        strategy = "density"
+
+    script_fields, script_html = _script_data(scripts, max_script_chars)
+    dom_chars = sum(len(_CJK.findall(t.text)) for t in content)
+    if script_html is not None and len(_CJK.findall(script_html)) > max(2 * dom_chars, min_body_chars):
+        frag_lines, frag_root = _fragment_lines(script_html if "<" in script_html else script_html.replace("\n", "<br>"))
+        content = [_to_textline(ln, ln.text()) for ln in frag_lines if ln.text()]
+        node = frag_root
+        strategy = "script"
+
+    if len("".join(t.text for t in content)) < min_body_chars:
+        items = _count_list_items(lines, texts)
+        if items >= int(load("clean")["list_page_min_items"]):
+            warnings.append(f"looks like a list page ({items} linked titles), not a notice: no main text")
+        else:
+            warnings.append("no main text found")
+        if strategy == "density" and not content:
+            strategy = "none"
+    links = _links_near(node, base) if strategy != "none" else []
+    return CleanDocument(
+        url=page.url,
+        base_url=base,
+        decoded=page,
+        tree=root,
+        content_node=node if strategy != "none" else None,
+        content=content,
+        content_strategy=strategy,  # type: ignore[arg-type]
+        links_near_content=links,
+        hidden=hidden,
+        scripts=scripts,
+        script_fields=script_fields,
+        warnings=warnings,
+    )

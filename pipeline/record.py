@@ -1,0 +1,100 @@
+"""Stage record: the stage outputs → one validated NoticeRecord. Pure, no I/O.
+
+``extract_notice`` runs the offline path for one page — decode, clean, metadata,
+sections, attachments, citations, integrity — and assembles the record. It raises a
+``PipelineError`` subclass (DecodeError, SchemaValidationError …) for a page that cannot
+become a record; odd but usable pages become records with ``warnings``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import ValidationError
+
+from pipeline.attachments import find_attachments
+from pipeline.citations import find_citations
+from pipeline.clean import strip_boilerplate
+from pipeline.decode import decode_body
+from pipeline.errors import SchemaValidationError
+from pipeline.integrity import check_integrity
+from pipeline.metadata import extract_metadata
+from pipeline.sections import split_sections
+from pipeline.settings import Settings
+from schemas.record import NoticeRecord, Source
+from schemas.stages import FetchResult
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def canonical_url(url: str) -> str:
+    """Lower-case scheme and host, no default port, no fragment; path and query kept."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port if parts.port and parts.port != _DEFAULT_PORTS.get(scheme) else None
+    netloc = f"{host}:{port}" if port else host
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def notice_id(url: str) -> str:
+    """Stable record id: sha256 of the canonical URL, first 32 hex digits."""
+    return hashlib.sha256(canonical_url(url).encode("utf-8")).hexdigest()[:32]
+
+
+def extract_notice(fetched: FetchResult, settings: Settings | None = None) -> NoticeRecord:
+    """One page's bytes → one validated record."""
+    settings = settings or Settings()
+    warnings: list[str] = []
+    if len(fetched.body) > settings.max_html_bytes:
+        warnings.append(
+            f"page is {len(fetched.body):,} bytes; only the first {settings.max_html_bytes:,} were parsed"
+        )
+        sha = fetched.sha256
+        fetched = fetched.model_copy(update={"body": fetched.body[: settings.max_html_bytes]})
+    else:
+        sha = fetched.sha256
+    decoded = decode_body(fetched, detect_min_bytes=settings.detect_min_bytes)
+    doc = strip_boilerplate(
+        decoded, max_script_chars=settings.max_text_chars_scan, min_body_chars=settings.min_body_chars
+    )
+    meta = extract_metadata(doc)
+    body_text = doc.body_text
+    warnings += decoded.warnings + doc.warnings + meta.warnings
+    url = fetched.final_url or fetched.url
+    try:
+        return NoticeRecord(
+            id=notice_id(url),
+            url=canonical_url(url),
+            title=meta.title,
+            index_no=meta.index_no,
+            publisher=meta.publisher,
+            published_date=meta.published_date,
+            written_date=meta.written_date,
+            doc_no=meta.doc_no,
+            disclosure=meta.disclosure,
+            validity=meta.validity,
+            topic=meta.topic,
+            index_no_parsed=meta.index_no_parsed,
+            doc_no_parsed=meta.doc_no_parsed,
+            body_text=body_text,
+            sections=split_sections(doc),
+            attachments=find_attachments(doc),
+            cited_documents=find_citations(body_text),
+            integrity=check_integrity(doc, meta),
+            extras=meta.extras,
+            field_sources=meta.field_sources,
+            warnings=warnings,
+            source=Source(
+                url=url,
+                content_type=decoded.content_type,
+                encoding=decoded.encoding,
+                encoding_source=decoded.encoding_source,
+                sha256=sha,
+                fetched_at=fetched.fetched_at,
+                warc=fetched.warc,
+            ),
+        )
+    except ValidationError as exc:
+        raise SchemaValidationError(f"record does not fit schema v1: {exc}", url=url) from exc
