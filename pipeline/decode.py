@@ -81,8 +81,12 @@ def _sniff_binary(body: bytes) -> str | None:
     for sig, what in _BINARY_SIGNATURES:
         if head.startswith(sig):
             return what
-    sample = body[:4096]
-    if sample.count(b"\x00") > len(sample) // 10 and not sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+    sample = body[:8192]
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None  # UTF-16/32 text has NUL bytes by design
+    # Control bytes other than tab/newline/form-feed/CR hardly occur in text in any encoding.
+    controls = sum(1 for b in sample if b < 9 or 14 <= b < 32)
+    if controls > max(2, len(sample) // 100):
         return "binary data"
     return None
 
@@ -166,8 +170,8 @@ def decode_body(fetched: FetchResult, *, detect_min_bytes: int = 64) -> DecodedP
         text = body.decode(encoding + "-sig" if encoding == "utf-8" else encoding, errors="replace")
     else:
         text = body.decode(encoding, errors="replace")
-    replacements = text.count("\ufffd") - (body.count("\xef\xbf\xbd".encode("latin-1")) if encoding == "utf-8" else 0)
-    replacements = max(replacements, 0)
+    already = body.count(b"\xef\xbf\xbd") if encoding.startswith("utf-8") else 0  # U+FFFD sent as such
+    replacements = max(text.count("\ufffd") - already, 0)
     if replacements:
         warnings.append(f"{replacements} undecodable byte sequences replaced with U+FFFD")
     return DecodedPage(

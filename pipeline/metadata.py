@@ -138,8 +138,10 @@ def _joined_text(el: Any) -> str:
 
 
 class _Found:
+    """Every candidate value per field; the best valid one wins at the end."""
+
     def __init__(self) -> None:
-        self.values: dict[str, tuple[int, int, str, str]] = {}  # field -> (priority, order, value, source)
+        self.candidates: dict[str, list[tuple[int, int, str, str]]] = {}  # field -> (priority, order, value, source)
         self.extras: dict[str, str] = {}
         self.order = 0
 
@@ -148,10 +150,11 @@ class _Found:
         if not value:
             return
         self.order += 1
-        key = (_PRIORITY[source], self.order)
-        current = self.values.get(name)
-        if current is None or key < current[:2]:
-            self.values[name] = (key[0], key[1], value, source)
+        self.candidates.setdefault(name, []).append((_PRIORITY[source], self.order, value, source))
+
+    def best(self, name: str) -> tuple[int, int, str, str] | None:
+        found = self.candidates.get(name)
+        return min(found) if found else None
 
 
 def _scan_pairs(root: Any, found: _Found, labels: dict[str, str], ignored: set[str]) -> None:
@@ -218,6 +221,17 @@ def _scan_pairs(root: Any, found: _Found, labels: dict[str, str], ignored: set[s
     for el, label, value in unknown:
         if container_of(el) in meta_blocks and label not in found.extras:
             found.extras[label] = value
+    # Label cells without a colon in a disclosure table: cells alternate label | value.
+    for block in meta_blocks:
+        if block.tag != "table":
+            continue
+        for tr in block.iter("tr"):
+            cells = [c for c in tr if c.tag in ("td", "th")]
+            for i in range(0, len(cells) - 1, 2):
+                label = normalize_label(collapse(cells[i].text_content()))
+                value = collapse(cells[i + 1].text_content())
+                if label and value and len(label) <= 10 and label not in labels and label not in ignored:
+                    found.extras.setdefault(label, value)
 
 
 def _scan_meta(root: Any, found: _Found) -> None:
@@ -292,39 +306,36 @@ def extract_metadata(doc: CleanDocument) -> NoticeMetadata:
         if name in FIELDS:
             found.offer(name, value, "script")
     refs = _title_refs(root)
-    if "title" not in found.values or found.values["title"][0] > _PRIORITY["meta"]:
+    title = found.best("title")
+    # A visible heading outranks <meta> and the <title> tag: archivists cite what the page shows.
+    if title is None or title[0] >= _PRIORITY["meta"]:
         visible = _visible_title(root, refs)
         if visible:
             found.offer("title", visible, "heading")
-    if "title" not in found.values:
+            found.candidates["title"] = [c for c in found.candidates["title"] if c[3] not in ("meta", "script")]
+    if found.best("title") is None:
         tag_title = _title_from_tag(refs)
         if tag_title:
             found.offer("title", tag_title, "title_tag")
-    if "published_date" not in found.values:
-        m = _URL_DATE.search(doc.url)
-        if m:
-            found.offer("published_date", m.group(1), "url")
-
-    # A visible heading beats <meta>: archivists cite what the page shows.
-    if "title" in found.values and found.values["title"][3] == "meta":
-        visible = _visible_title(root, refs)
-        if visible:
-            found.values["title"] = (0, 0, visible, "heading")
+    m = _URL_DATE.search(doc.url)
+    if m:
+        found.offer("published_date", m.group(1), "url")
 
     warnings: list[str] = []
     out: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    for name, (_p, _o, value, source) in found.values.items():
-        if name.endswith("_date"):
-            date = parse_date(value)
-            if date is None:
-                warnings.append(f"{name}: {value!r} is not a date; left empty")
-                found.extras.setdefault(name, value)
-                continue
-            out[name] = date
-        else:
-            out[name] = value
-        sources[name] = source
+    for name, cands in found.candidates.items():
+        for _p, _o, value, source in sorted(cands):
+            if name.endswith("_date"):
+                date = parse_date(value)
+                if date is None:
+                    warnings.append(f"{name}: {value!r} ({source}) is not a date; skipped")
+                    continue
+                out[name] = date
+            else:
+                out[name] = value
+            sources[name] = source
+            break
     if out.get("index_no"):
         out["index_no_parsed"] = parse_index_no(out["index_no"])
         if not out["index_no_parsed"].standard:

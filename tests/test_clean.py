@@ -1,0 +1,115 @@
+"""Stage clean: boilerplate away, main text kept, hidden content set aside."""
+
+from __future__ import annotations
+
+import json
+
+from pipeline.clean import strip_boilerplate
+from tests.conftest import article, cleaned, decoded
+
+PARAS = [
+    "为进一步做好全市防汛工作，切实保障人民群众生命财产安全，经研究，决定开展汛前检查。现将有关事项通知如下：",
+    "一、检查范围",
+    "全市各县（区）水库、河道堤防、山洪灾害危险区，以及在建涉水工程，重点检查度汛方案落实情况。",
+    "二、工作要求",
+    "各单位要高度重视，明确责任人，于5月20日前将检查情况报市防汛办，联系电话：0951-1234567。",
+]
+
+
+def body_html() -> str:
+    return "".join(f"<p>{p}</p>" for p in PARAS)
+
+
+def test_main_text_found_and_furniture_removed() -> None:
+    doc = cleaned(article(f'<h1>关于开展汛前检查的通知</h1><div class="tool">字体：[大 中 小]</div>'
+                          f'<div id="zoom">{body_html()}</div>'))
+    assert doc.body_text.split("\n") == PARAS
+    for marker in ("当前位置", "分享到", "扫一扫", "主办", "ICP备", "字体"):
+        assert marker not in doc.body_text
+    assert doc.content_strategy == "density"
+
+
+def test_scripts_styles_and_forms_never_reach_the_text() -> None:
+    doc = cleaned(article(
+        "<style>.x{color:red}</style><script>var a='不该出现的脚本文字，真的。';</script>"
+        '<form><input name="q"><button>搜索</button></form>' + body_html()
+    ))
+    assert "脚本" not in doc.body_text and "color" not in doc.body_text and "搜索" not in doc.body_text
+    assert any("不该出现" in s for s in doc.scripts)
+
+
+def test_page_wide_form_wrapper_is_kept() -> None:
+    html = article(body_html()).replace("<body>", '<body><form id="form1" method="post">').replace(
+        "</body>", "</form></body>")
+    assert cleaned(html).body_text.split("\n") == PARAS
+
+
+def test_hidden_elements_are_removed_but_kept_aside() -> None:
+    hidden = (
+        '<div style="display:none"><a href="http://casino.example/">澳门新葡京</a></div>'
+        '<div style="position:absolute;left:-9999px"><a href="http://bet.example/">百家乐</a></div>'
+        '<span hidden>隐藏文字</span><div class="hh"><a href="http://x.example/">皇冠体育</a></div>'
+    )
+    doc = cleaned(article(body_html() + hidden, head="<style>.hh { display: none }</style>"))
+    assert doc.body_text.split("\n") == PARAS
+    texts = {b.text for b in doc.hidden}
+    assert {"澳门新葡京", "百家乐", "隐藏文字", "皇冠体育"} <= texts
+    reasons = " ".join(b.reason for b in doc.hidden)
+    assert "display" in reasons and "left" in reasons and "hidden attribute" in reasons and ".hh" in reasons
+    assert doc.hidden[0].links[0].href == "http://casino.example/"
+
+
+def test_br_lines_and_ideographic_indentation() -> None:
+    html = article("<div class='content'><p>\u3000\u3000" + "<br />\u3000\u3000".join(PARAS) + "</p></div>")
+    assert cleaned(html).body_text.split("\n") == PARAS
+
+
+def test_tables_inside_the_article_keep_rows_and_cells_in_order() -> None:
+    table = ("<table><tr><td>序号</td><td>单位</td><td>人数</td></tr>"
+             "<tr><td>1</td><td><p>市水利局</p></td><td>12</td></tr>"
+             "<tr><td>2</td><td>市应急管理局</td><td>8</td></tr></table>")
+    doc = cleaned(article(f"<div id='zoom'>{body_html()}{table}</div>"))
+    lines = doc.body_text.split("\n")
+    assert lines[-3:] == ["序号 | 单位 | 人数", "1 | 市水利局 | 12", "2 | 市应急管理局 | 8"]
+
+
+def test_related_list_and_pager_after_article_are_not_body() -> None:
+    related = "<div class='xgwz'><h3>相关文章</h3><ul>" + "".join(
+        f"<li><a href='/a{i}.html'>某某市召开第{i}次防汛工作推进会议暨业务培训</a></li>" for i in range(6)
+    ) + "</ul></div><div class='page'>首页 上一页 下一页 尾页</div>"
+    doc = cleaned(article(f"<div id='zoom'>{body_html()}</div>{related}"))
+    assert doc.body_text.split("\n") == PARAS
+
+
+def test_article_rendered_from_inline_json_is_found() -> None:
+    content = "".join(f"<p>{p}</p>" for p in PARAS)
+    data = json.dumps({"title": "关于开展汛前检查的通知", "pubDate": "2024-05-06 09:30:00",
+                       "source": "某某市水务局", "content": content}, ensure_ascii=False)
+    html = article(f'<div id="app"></div><script>var pageData = {data};</script>')
+    doc = cleaned(html)
+    assert doc.content_strategy == "script"
+    assert doc.body_text.split("\n") == PARAS
+    assert doc.script_fields["title"] == "关于开展汛前检查的通知"
+    assert doc.script_fields["published_date"].startswith("2024-05-06")
+
+
+def test_list_page_gives_a_warning_not_a_crash() -> None:
+    items = "".join(
+        f"<li><a href='./2024{i:02d}/t2024{i:02d}01_{i}.html'>某某区关于做好第{i}批农业项目资金公示工作的通知</a>"
+        f"<span>2024-{i:02d}-01</span></li>" for i in range(1, 21)
+    )
+    doc = cleaned(article(f"<h2>通知公告</h2><ul class='list'>{items}</ul>"))
+    assert doc.body_text == ""
+    assert any("list page" in w for w in doc.warnings)
+
+
+def test_page_without_main_text_warns() -> None:
+    doc = cleaned(article("<div id='zoom'><img src='a.png'></div>"))
+    assert doc.body_text == "" and any("no main text" in w for w in doc.warnings)
+
+
+def test_deep_nesting_does_not_overflow() -> None:
+    depth = 10_000
+    html = article("<div>" * depth + body_html() + "</div>" * depth)
+    doc = strip_boilerplate(decoded(html))
+    assert isinstance(doc.body_text, str)  # libxml2 caps the depth; what survives is text, not a crash

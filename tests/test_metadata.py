@@ -1,0 +1,118 @@
+"""Stage metadata: every place a page puts its label/value pairs, and field_sources."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from pipeline.metadata import extract_metadata, normalize_label, parse_date, parse_doc_no, parse_index_no
+from tests.conftest import article, cleaned
+from tests.test_clean import body_html
+
+
+def meta_of(html: str):
+    return extract_metadata(cleaned(html, "http://www.example.gov.cn/zwgk/202403/t20240312_9.html"))
+
+
+def test_four_column_table() -> None:
+    table = ("<table class='info'><tr><td>索 引 号：</td><td>640400017/2024-00208</td><td>发文时间</td>"
+             "<td>2024-09-25</td></tr><tr><td>发布机构</td><td>固原市农业农村局</td><td>文\u3000\u3000号</td><td></td>"
+             "</tr><tr><td>公开方式</td><td>主动公开</td><td>有效性</td><td>有效</td></tr>"
+             "<tr><td>体裁分类</td><td>总结</td><td>主题分类</td><td>农业、林业、水利</td></tr></table>")
+    m = meta_of(article(table + "<h1>固原市农业农村局活动总结</h1>" + body_html()))
+    assert m.index_no == "640400017/2024-00208" and m.published_date == dt.date(2024, 9, 25)
+    assert m.publisher == "固原市农业农村局" and m.doc_no is None
+    assert m.disclosure == "主动公开" and m.validity == "有效" and m.topic == "农业、林业、水利"
+    assert m.field_sources["index_no"] == "table" and m.field_sources["title"] == "heading"
+    assert m.extras == {"体裁分类": "总结"}
+    assert m.index_no_parsed is not None and m.index_no_parsed.standard and m.index_no_parsed.year == 2024
+
+
+def test_definition_list_and_chinese_dates() -> None:
+    dl = ("<dl><dt>发文机关：</dt><dd>吴忠市人民政府办公室</dd><dt>成文日期：</dt><dd>2024年03月08日</dd>"
+          "<dt>发布日期：</dt><dd>2024年3月12日</dd><dt>发文字号：</dt><dd>吴政办发〔2024〕15号</dd>"
+          "<dt>有 效 性：</dt><dd>失效</dd></dl>")
+    m = meta_of(article(dl + "<h1>关于开展义务植树活动的<br/>通知</h1>" + body_html()))
+    assert m.publisher == "吴忠市人民政府办公室"
+    assert m.written_date == dt.date(2024, 3, 8) and m.published_date == dt.date(2024, 3, 12)
+    assert m.doc_no == "吴政办发〔2024〕15号" and m.validity == "失效"
+    assert m.title == "关于开展义务植树活动的通知"  # <br> joined with nothing
+    assert m.field_sources["publisher"] == "dl"
+    assert m.doc_no_parsed is not None and m.doc_no_parsed.number == 15 and m.doc_no_parsed.standard
+
+
+def test_list_items_and_span_grid() -> None:
+    ul = ("<ul class='info'><li><b>索 引 号：</b>11610302MB2907118X/2022-00004</li>"
+          "<li><b>发布机构：</b>渭滨区农业农村局</li></ul>"
+          "<div class='grid'><span class='k'>成文日期：</span><span class='v'>2021-12-30</span>"
+          "<span class='k'>公开方式：</span><span class='v'>主动公开</span></div>")
+    m = meta_of(article(ul + body_html()))
+    assert m.index_no == "11610302MB2907118X/2022-00004" and m.field_sources["index_no"] == "list"
+    assert m.written_date == dt.date(2021, 12, 30) and m.field_sources["written_date"] == "grid"
+    assert m.disclosure == "主动公开"
+
+
+def test_inline_source_line_and_meta_tags() -> None:
+    head = ('<meta name="ArticleTitle" content="夷陵区举办科技活动周启动仪式">'
+            '<meta name="PubDate" content="2024-05-21 16:20"><meta name="ContentSource" content="夷陵区科技局">')
+    line = "<div class='info'>来源：夷陵区科学技术局\u00a0\u00a0发布时间：2024-05-22 16:20\u00a0\u00a0阅读次数：</div>"
+    m = meta_of(article("<h1>夷陵区举办科技活动周启动仪式</h1>" + line + body_html(), head=head))
+    # <meta> outranks the inline line (STYLE: table → meta → inline → body)
+    assert m.publisher == "夷陵区科技局" and m.field_sources["publisher"] == "meta"
+    assert m.published_date == dt.date(2024, 5, 21)
+    m2 = meta_of(article("<h1>夷陵区举办科技活动周启动仪式</h1>" + line + body_html()))
+    assert m2.publisher == "夷陵区科学技术局" and m2.field_sources["publisher"] == "inline"
+    assert m2.published_date == dt.date(2024, 5, 22)
+
+
+def test_title_is_never_the_title_tag_suffix() -> None:
+    m = meta_of(article(body_html()))  # no visible heading at all
+    assert m.title == "测试通知" and m.field_sources["title"] == "title_tag"
+
+
+def test_published_date_from_url_as_last_resort() -> None:
+    m = meta_of(article(body_html()))
+    assert m.published_date == dt.date(2024, 3, 12) and m.field_sources["published_date"] == "url"
+
+
+def test_unparseable_date_is_a_warning_not_a_value() -> None:
+    m = meta_of(article("<ul><li>发布日期：近日</li><li>发布机构：某局</li></ul>" + body_html()))
+    assert m.published_date == dt.date(2024, 3, 12)  # falls through to the URL
+    assert any("not a date" in w for w in m.warnings)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("2024-09-25", (2024, 9, 25)), ("2024年9月25日", (2024, 9, 25)), ("2024/9/5 10:30", (2024, 9, 5)),
+     ("2024.09.25", (2024, 9, 25)), ("发布时间：2024-03-12 16:20", (2024, 3, 12)), ("20240925", (2024, 9, 25)),
+     ("二〇二四年九月二十五日", (2024, 9, 25)), ("二〇二〇年十二月三十日", (2020, 12, 30))],
+)
+def test_dates(text: str, expected: tuple[int, int, int]) -> None:
+    assert parse_date(text) == dt.date(*expected)
+
+
+@pytest.mark.parametrize("text", ["", "近日", "2024-13-45", "电话：0951-1234567"])
+def test_not_dates(text: str) -> None:
+    assert parse_date(text) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "prefix", "year", "number", "standard"),
+    [("固政公开办发〔2024〕3号", "固政公开办发", 2024, 3, True), ("渭滨农发[2021]98号", "渭滨农发", 2021, 98, False),
+     ("卫政办发（2020）3号", "卫政办发", 2020, 3, False), ("卫政办发(2020)第12号", "卫政办发", 2020, 12, False)],
+)
+def test_doc_numbers(raw: str, prefix: str, year: int, number: int, standard: bool) -> None:
+    d = parse_doc_no(raw)
+    assert (d.prefix, d.year, d.number, d.standard) == (prefix, year, number, standard)
+
+
+def test_index_numbers() -> None:
+    assert parse_index_no("640400017/2024-00208").org_code == "640400017"
+    assert not parse_index_no("XXGK-2024-001").standard
+
+
+def test_label_normalisation() -> None:
+    assert normalize_label("索 引 号：") == "索引号"
+    assert normalize_label("文\u3000\u3000号:") == "文号"
+    assert normalize_label("【发布机构】") == "发布机构"
