@@ -28,8 +28,6 @@ def find_citations(body_text: str) -> list[CitedDocument]:
             continue
         after = doc_no_rx.match(body_text, m.end())
         doc_no = after.group(1).strip() if after else None
-        if title not in found:
-            found[title] = doc_no
-        elif found[title] is None and doc_no:
+        if title not in found or (found[title] is None and doc_no):
             found[title] = doc_no
     return [CitedDocument(title=t, doc_no=d) for t, d in found.items()]

@@ -30,11 +30,53 @@ from schemas.stages import CleanDocument, DecodedPage, HiddenBlock, Link, TextLi
 log = logging.getLogger(__name__)
 
 BLOCK_TAGS = frozenset(
-    "address article aside blockquote body caption center dd details dialog div dl dt fieldset figcaption "
-    "figure footer form h1 h2 h3 h4 h5 h6 header hr html li main nav ol p pre section summary table tbody "
-    "td tfoot th thead tr ul".split()
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "body",
+        "caption",
+        "center",
+        "dd",
+        "details",
+        "dialog",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "html",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    ]
 )
-EMPHASIS_TAGS = frozenset("b strong h1 h2 h3 h4 h5 h6".split())
+EMPHASIS_TAGS = frozenset(["b", "strong", "h1", "h2", "h3", "h4", "h5", "h6"])
 _WS = re.compile(r"\s+")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _DATE_NEAR = re.compile(r"(?:19|20)\d{2}[-/.年]\d{1,2}")
@@ -61,7 +103,11 @@ class _Line:
 
 def _parse(text: str, url: str) -> Any:
     parser = lxml.html.HTMLParser(
-        encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True, default_doctype=False
+        encoding="utf-8",
+        remove_comments=True,
+        remove_pis=True,
+        huge_tree=True,
+        default_doctype=False,  # type: ignore[call-arg]  # lxml-stubs lag behind lxml
     )
     try:
         root = lxml.html.document_fromstring(text.encode("utf-8", "replace"), parser=parser, base_url=url)
@@ -174,9 +220,7 @@ def _strip_tree(root: Any, base: str) -> tuple[list[HiddenBlock], list[str]]:
 
 def _is_layout_table(table: Any) -> bool:
     """Tables that lay out a page (old CMS) rather than hold data in the article."""
-    seen = 0
-    for el in table.iterdescendants():
-        seen += 1
+    for seen, el in enumerate(table.iterdescendants(), 1):
         if seen > 3000 or el.tag == "table":
             return True
         if el.tag in ("td", "th") and len(el.text_content()) > 300:
@@ -338,7 +382,9 @@ def _choose_content(lines: list[_Line], texts: list[str], root: Any) -> tuple[An
 
 
 _JS_STRING = re.compile(r'"((?:[^"\\\n]|\\.){1,200000})"|\'((?:[^\'\\\n]|\\.){1,200000})\'', re.S)
-_JS_FIELD = re.compile(r'["\']?([A-Za-z_]\w{0,40})["\']?\s*[:=]\s*("(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\')')
+_JS_FIELD = re.compile(
+    r'["\']?([A-Za-z_]\w{0,40})["\']?\s*[:=]\s*("(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\')'
+)
 
 
 def _js_unquote(literal: str) -> str:
@@ -436,7 +482,9 @@ def _count_list_items(lines: list[_Line], texts: list[str]) -> int:
     )
 
 
-def strip_boilerplate(page: DecodedPage, *, max_script_chars: int = 400_000, min_body_chars: int = 20) -> CleanDocument:
+def strip_boilerplate(
+    page: DecodedPage, *, max_script_chars: int = 400_000, min_body_chars: int = 20
+) -> CleanDocument:
     """Separate the main text of a notice page from its furniture."""
     root = _parse(page.text, page.url)
     base_el = root.find(".//base[@href]")
@@ -463,8 +511,10 @@ def strip_boilerplate(page: DecodedPage, *, max_script_chars: int = 400_000, min
                 continue
             if boiler.search(text) or meta_line.search(text):
                 continue
-            if not started and (line.owner.tag in ("h1", "h2", "h3") or line.align == "center") and _is_title_line(
-                text, titles
+            if (
+                not started
+                and (line.owner.tag in ("h1", "h2", "h3") or line.align == "center")
+                and _is_title_line(text, titles)
             ):
                 continue  # the title repeated at the top of the article
             started = True
@@ -474,7 +524,9 @@ def strip_boilerplate(page: DecodedPage, *, max_script_chars: int = 400_000, min
     script_fields, script_html = _script_data(scripts, max_script_chars)
     dom_chars = sum(len(_CJK.findall(t.text)) for t in content)
     if script_html is not None and len(_CJK.findall(script_html)) > max(2 * dom_chars, min_body_chars):
-        frag_lines, frag_root = _fragment_lines(script_html if "<" in script_html else script_html.replace("\n", "<br>"))
+        frag_lines, frag_root = _fragment_lines(
+            script_html if "<" in script_html else script_html.replace("\n", "<br>")
+        )
         content = [_to_textline(ln, ln.text()) for ln in frag_lines if ln.text()]
         node = frag_root
         strategy = "script"
@@ -495,7 +547,7 @@ def strip_boilerplate(page: DecodedPage, *, max_script_chars: int = 400_000, min
         tree=root,
         content_node=node if strategy != "none" else None,
         content=content,
-        content_strategy=strategy,  # type: ignore[arg-type]
+        content_strategy=strategy,
         links_near_content=links,
         hidden=hidden,
         scripts=scripts,

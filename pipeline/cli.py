@@ -22,23 +22,38 @@ from pipeline.settings import Settings
 from schemas.record import NoticeRecord, record_json_schema
 from schemas.stages import FetchResult
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Chinese government notice pages → records.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Chinese government notice pages → records."
+)
 err = Console(stderr=True)
 log = logging.getLogger("pipeline.cli")
 
-FIELDS = ("title", "index_no", "publisher", "published_date", "written_date", "doc_no", "disclosure",
-          "validity", "topic")
+FIELDS = (
+    "title",
+    "index_no",
+    "publisher",
+    "published_date",
+    "written_date",
+    "doc_no",
+    "disclosure",
+    "validity",
+    "topic",
+)
 
 
 def _dump(record: NoticeRecord) -> str:
     return json.dumps(record.model_dump(mode="json"), ensure_ascii=False)
 
 
-def extract_path(path: Path, *, url: str | None, content_type: str | None, settings: Settings) -> NoticeRecord:
+def extract_path(
+    path: Path, *, url: str | None, content_type: str | None, settings: Settings
+) -> NoticeRecord:
     """Read one page from disk and extract it."""
     body = path.read_bytes()
     page_url = url or path.resolve().as_uri()
-    return extract_notice(FetchResult.from_file_bytes(body, url=page_url, content_type=content_type), settings)
+    return extract_notice(
+        FetchResult.from_file_bytes(body, url=page_url, content_type=content_type), settings
+    )
 
 
 def _failure(path: str, stage: str, message: str) -> dict[str, Any]:
@@ -67,15 +82,18 @@ def run_manifest(manifest: Path, out: Path, settings: Settings) -> list[dict[str
                 if not p.is_absolute() and not p.exists():
                     p = base / p
                 try:
-                    record = extract_path(p, url=entry.get("url"), content_type=entry.get("content_type"),
-                                          settings=settings)
+                    record = extract_path(
+                        p, url=entry.get("url"), content_type=entry.get("content_type"), settings=settings
+                    )
                 except OSError as exc:
                     result = _failure(str(entry["path"]), "read", f"cannot read page: {exc.strerror or exc}")
                 except PipelineError as exc:
                     result = _failure(str(entry["path"]), exc.stage, exc.message)
                 except Exception as exc:  # a bug must not stop the batch; it is recorded with its reason
                     log.exception("unexpected error on %s", entry["path"])
-                    result = _failure(str(entry["path"]), "extract", f"internal error: {type(exc).__name__}: {exc}")
+                    result = _failure(
+                        str(entry["path"]), "extract", f"internal error: {type(exc).__name__}: {exc}"
+                    )
                 else:
                     result = record.model_dump(mode="json")
                     row["record"] = record
@@ -113,19 +131,34 @@ def print_summary(rows: list[dict[str, Any]], out: Path) -> None:
             n_sections += 1
             stack.extend(s.children)
         integ = "[yellow]suspect[/yellow]" if rec.integrity.status == "suspect" else "clean"
-        table.add_row(name, rec.title or "", f"{n_fields}/9", str(n_sections), str(len(rec.attachments)), integ,
-                      "; ".join(rec.warnings))
+        table.add_row(
+            name,
+            rec.title or "",
+            f"{n_fields}/9",
+            str(n_sections),
+            str(len(rec.attachments)),
+            integ,
+            "; ".join(rec.warnings),
+        )
     err.print(table)
     total = sum(r["seconds"] for r in rows)
-    err.print(f"{len(rows) - failed} records, {failed} failures, {total * 1000 / max(1, len(rows)):.1f} ms/page")
+    err.print(
+        f"{len(rows) - failed} records, {failed} failures, {total * 1000 / max(1, len(rows)):.1f} ms/page"
+    )
 
 
 @app.command()
 def extract(
     page: Annotated[Path | None, typer.Argument(help="An HTML file as a server sent it")] = None,
-    url: Annotated[str | None, typer.Option(help="The page's URL (resolves links; gives the record id)")] = None,
-    content_type: Annotated[str | None, typer.Option("--content-type", help="HTTP Content-Type as sent")] = None,
-    manifest: Annotated[Path | None, typer.Option(help="JSON Lines: {path, url, content_type} per page")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="The page's URL (resolves links; gives the record id)")
+    ] = None,
+    content_type: Annotated[
+        str | None, typer.Option("--content-type", help="HTTP Content-Type as sent")
+    ] = None,
+    manifest: Annotated[
+        Path | None, typer.Option(help="JSON Lines: {path, url, content_type} per page")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Where --manifest writes its records (JSON Lines)")] = None,
     quiet: Annotated[bool, typer.Option(help="No summary table")] = False,
 ) -> None:

@@ -139,32 +139,36 @@ def decode_body(fetched: FetchResult, *, detect_min_bytes: int = 64) -> DecodedP
         candidates.append(("meta", normalize_encoding(m.group(1))))
 
     chosen: tuple[EncodingSource, str] | None = None
-    for source, enc in candidates:
-        if enc is None:
+    for source, label in candidates:
+        if label is None:
             warnings.append(f"unknown charset label in {source}")
             continue
         if source == "bom":
-            chosen = (source, enc)
+            chosen = (source, label)
             break
-        if not _decodes_cleanly(body, enc):
-            warnings.append(f"{source} charset {enc} does not fit the bytes; ignored")
+        if not _decodes_cleanly(body, label):
+            warnings.append(f"{source} charset {label} does not fit the bytes; ignored")
             continue
-        if enc != "utf-8" and _looks_like_utf8(body):
+        if label != "utf-8" and _looks_like_utf8(body):
             # GB18030 decodes almost any byte string; valid multi-byte UTF-8 is the stronger evidence.
-            warnings.append(f"{source} charset {enc} contradicted by valid UTF-8 bytes; ignored")
+            warnings.append(f"{source} charset {label} contradicted by valid UTF-8 bytes; ignored")
             continue
-        chosen = (source, enc)
+        chosen = (source, label)
         break
     if chosen is None:
-        if _looks_like_utf8(body) or _decodes_cleanly(body, "utf-8"):
+        guess = (
+            _detect(body) if len(body) >= detect_min_bytes and not _decodes_cleanly(body, "utf-8") else None
+        )
+        if _decodes_cleanly(body, "utf-8"):
             chosen = ("detected", "utf-8")
-        elif len(body) >= detect_min_bytes and (enc := _detect(body)) and _decodes_cleanly(body, enc):
-            chosen = ("detected", enc)
+        elif guess and _decodes_cleanly(body, guess):
+            chosen = ("detected", guess)
         elif _decodes_cleanly(body, "gb18030"):
             chosen = ("detected", "gb18030")
         else:
             chosen = ("fallback", "utf-8")
 
+    assert chosen is not None
     source, encoding = chosen
     if source == "bom":
         text = body.decode(encoding + "-sig" if encoding == "utf-8" else encoding, errors="replace")

@@ -54,7 +54,9 @@ def check_integrity(doc: CleanDocument, meta: NoticeMetadata) -> Integrity:
     min_foreign = int(load("spam")["hidden_foreign_links_min"])
     for block in doc.hidden:
         foreign = [ln for ln in block.links if _host(ln.href) and _host(ln.href) != page_host]
-        spammy = [ln for ln in block.links if rx.search(ln.text)] or ([] if not rx.search(block.text) else foreign)
+        spammy = [ln for ln in block.links if rx.search(ln.text)] or (
+            [] if not rx.search(block.text) else foreign
+        )
         if spammy or len(foreign) >= min_foreign:
             evidence = [ln.text for ln in (spammy or foreign) if ln.text]
             findings.append(

@@ -29,21 +29,58 @@ from pipeline.patterns import load
 from schemas.record import DocNumber, IndexNumber
 from schemas.stages import CleanDocument, NoticeMetadata
 
-FIELDS = ("title", "index_no", "publisher", "published_date", "written_date", "doc_no", "disclosure",
-          "validity", "topic")
-_PRIORITY = {"table": 0, "dl": 0, "list": 0, "grid": 0, "meta": 1, "inline": 2, "script": 3, "heading": 4,
-             "title_tag": 5, "url": 6}
+FIELDS = (
+    "title",
+    "index_no",
+    "publisher",
+    "published_date",
+    "written_date",
+    "doc_no",
+    "disclosure",
+    "validity",
+    "topic",
+)
+_PRIORITY = {
+    "table": 0,
+    "dl": 0,
+    "list": 0,
+    "grid": 0,
+    "meta": 1,
+    "inline": 2,
+    "script": 3,
+    "heading": 4,
+    "title_tag": 5,
+    "url": 6,
+}
 _LABEL_STRIP = re.compile(r"[\s\u3000【】\[\]]+")
 _COLON = "：:"
 _PAIR_START = re.compile(r"(?:^|(?<=\s))([^\s：:|]{2,10})\s*[：:]\s*")
-_CN_DIGITS = {"〇": 0, "○": 0, "零": 0, "Ｏ": 0, "O": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6,
-              "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "〇": 0,
+    "○": 0,
+    "零": 0,
+    "Ｏ": 0,
+    "O": 0,
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _DATE = re.compile(r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 _DATE_COMPACT = re.compile(r"(?<!\d)((?:19|20)\d{2})(\d{2})(\d{2})(?!\d)")
-_DATE_CN = re.compile(r"([〇○零Ｏ一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日")
+_DATE_CN = re.compile(
+    r"([〇○零Ｏ一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日"
+)
 _URL_DATE = re.compile(r"/t((?:19|20)\d{6})_\d+")
 _INDEX_NO = re.compile(r"^([0-9A-Za-z]{6,20})\s*/\s*((?:19|20)\d{2})\s*[-－—]\s*([0-9A-Za-z]{1,10})$")
-_DOC_NO = re.compile(r"^(.{1,30}?)\s*([〔\[［【（(])\s*((?:19|20)\d{2})\s*[〕\]］】）)]\s*(?:第\s*)?(\d{1,6})\s*号$")
+_DOC_NO = re.compile(
+    r"^(.{1,30}?)\s*([〔\[［【（(])\s*((?:19|20)\d{2})\s*[〕\]］】）)]\s*(?:第\s*)?(\d{1,6})\s*号$"
+)
 
 
 def normalize_label(text: str) -> str:
@@ -91,8 +128,9 @@ def parse_doc_no(raw: str) -> DocNumber:
     m = _DOC_NO.match(raw.strip())
     if not m:
         return DocNumber(raw=raw, standard=False)
-    return DocNumber(raw=raw, prefix=m.group(1), year=int(m.group(3)), number=int(m.group(4)),
-                     standard=m.group(2) == "〔")
+    return DocNumber(
+        raw=raw, prefix=m.group(1), year=int(m.group(3)), number=int(m.group(4)), standard=m.group(2) == "〔"
+    )
 
 
 def _label_map() -> dict[str, str]:
@@ -141,7 +179,9 @@ class _Found:
     """Every candidate value per field; the best valid one wins at the end."""
 
     def __init__(self) -> None:
-        self.candidates: dict[str, list[tuple[int, int, str, str]]] = {}  # field -> (priority, order, value, source)
+        self.candidates: dict[
+            str, list[tuple[int, int, str, str]]
+        ] = {}  # field -> (priority, order, value, source)
         self.extras: dict[str, str] = {}
         self.order = 0
 
@@ -213,7 +253,7 @@ def _scan_pairs(root: Any, found: _Found, labels: dict[str, str], ignored: set[s
         pairs = []
         for i, m in enumerate(starts):
             end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
-            pairs.append((normalize_label(m.group(1)), text[m.end():end].strip()))
+            pairs.append((normalize_label(m.group(1)), text[m.end() : end].strip()))
         source = _strategy_for(el) if len(pairs) == 1 else "inline"
         for label, value in pairs:
             record(el, label, value, source)
@@ -312,7 +352,9 @@ def extract_metadata(doc: CleanDocument) -> NoticeMetadata:
         visible = _visible_title(root, refs)
         if visible:
             found.offer("title", visible, "heading")
-            found.candidates["title"] = [c for c in found.candidates["title"] if c[3] not in ("meta", "script")]
+            found.candidates["title"] = [
+                c for c in found.candidates["title"] if c[3] not in ("meta", "script")
+            ]
     if found.best("title") is None:
         tag_title = _title_from_tag(refs)
         if tag_title:

@@ -22,7 +22,19 @@ from pipeline.patterns import load
 from schemas.record import NoticeSection, SectionKind
 from schemas.stages import CleanDocument
 
-_CN_VALUES = {"零": 0, "〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_VALUES = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 
 
 def cn_to_int(s: str) -> int:
@@ -75,7 +87,7 @@ def split_heading(line: str) -> tuple[str, str]:
 
 def _strip_marker(heading: str, markers: list[tuple[str, re.Pattern[str]]]) -> str:
     hit = _match_marker(heading, markers)
-    core = heading[hit[2]:] if hit else heading
+    core = heading[hit[2] :] if hit else heading
     return core.strip().rstrip("。：:；;，,.").strip()
 
 
@@ -109,7 +121,7 @@ def _to_model(node: _Node) -> NoticeSection:
             built[id(cur)] = NoticeSection(
                 heading=cur.heading,
                 level=cur.level,
-                kind=cur.kind,  # type: ignore[arg-type]
+                kind=cur.kind,
                 text="\n".join(cur.text),
                 children=[built[id(c)] for c in cur.children],
             )

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION: Literal["1"] = "1"
 
 SectionKind = Literal[
     "background",
@@ -46,8 +46,12 @@ class _Model(BaseModel):
 class NoticeSection(_Model):
     """One node of the body's outline (一、 / （一） / 1. / （1）, or 第一章 / 第一条)."""
 
-    heading: str = Field(description="小标题: the heading line as printed, up to its first 。 when it runs on")
-    level: int = Field(ge=1, le=6, description="Outline level: 1 一、, 2 （一）, 3 1., 4 （1）; 5/6 for 第X章/第X条")
+    heading: str = Field(
+        description="小标题: the heading line as printed, up to its first 。 when it runs on"
+    )
+    level: int = Field(
+        ge=1, le=6, description="Outline level: 1 一、, 2 （一）, 3 1., 4 （1）; 5/6 for 第X章/第X条"
+    )
     kind: SectionKind = Field(description="What the section is about (background, activities, outcomes, ...)")
     text: str = Field("", description="The section's own paragraphs (not its children's), joined by newlines")
     children: list[NoticeSection] = Field(default_factory=list, description="Sub-sections, in order")
@@ -140,9 +144,12 @@ class NoticeRecord(_Model):
     attachments: list[Attachment] = Field(default_factory=list, description="附件")
     cited_documents: list[CitedDocument] = Field(default_factory=list, description="《…》 references")
     integrity: Integrity = Field(default_factory=Integrity, description="Tampering evidence")
-    extras: dict[str, str] = Field(default_factory=dict, description="Other label/value pairs of the metadata")
+    extras: dict[str, str] = Field(
+        default_factory=dict, description="Other label/value pairs of the metadata"
+    )
     field_sources: dict[str, str] = Field(
-        default_factory=dict, description="For each field found, the strategy that found it (table, meta, ...)"
+        default_factory=dict,
+        description="For each field found, the strategy that found it (table, meta, ...)",
     )
     warnings: list[str] = Field(default_factory=list, description="What was odd about the page")
     source: Source

@@ -12,8 +12,17 @@ import unicodedata
 from collections import Counter
 from typing import Any
 
-FIELDS = ["title", "index_no", "publisher", "published_date", "written_date", "doc_no", "disclosure",
-          "validity", "topic"]
+FIELDS = [
+    "title",
+    "index_no",
+    "publisher",
+    "published_date",
+    "written_date",
+    "doc_no",
+    "disclosure",
+    "validity",
+    "topic",
+]
 
 
 def _norm(s: Any) -> str | None:
@@ -60,8 +69,12 @@ def score(gold: dict[str, Any], rec: dict[str, Any]) -> dict[str, float]:
     res["boilerplate.leak"] = (
         sum(1 for m in markers if unicodedata.normalize("NFKC", m) in body) / len(markers) if markers else 0.0
     )
-    gh = {(_norm(s["heading"]) or "")[:12]: s for s in _flatten(gold.get("sections") or []) if s.get("heading")}
-    ph = {(_norm(s["heading"]) or "")[:12]: s for s in _flatten(rec.get("sections") or []) if s.get("heading")}
+    gh = {
+        (_norm(s["heading"]) or "")[:12]: s for s in _flatten(gold.get("sections") or []) if s.get("heading")
+    }
+    ph = {
+        (_norm(s["heading"]) or "")[:12]: s for s in _flatten(rec.get("sections") or []) if s.get("heading")
+    }
     if gh:
         hit = [k for k in gh if k in ph]
         res["sections.heading_recall"] = len(hit) / len(gh)

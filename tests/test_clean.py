@@ -21,8 +21,12 @@ def body_html() -> str:
 
 
 def test_main_text_found_and_furniture_removed() -> None:
-    doc = cleaned(article(f'<h1>关于开展汛前检查的通知</h1><div class="tool">字体：[大 中 小]</div>'
-                          f'<div id="zoom">{body_html()}</div>'))
+    doc = cleaned(
+        article(
+            f'<h1>关于开展汛前检查的通知</h1><div class="tool">字体：[大 中 小]</div>'
+            f'<div id="zoom">{body_html()}</div>'
+        )
+    )
     assert doc.body_text.split("\n") == PARAS
     for marker in ("当前位置", "分享到", "扫一扫", "主办", "ICP备", "字体"):
         assert marker not in doc.body_text
@@ -30,17 +34,22 @@ def test_main_text_found_and_furniture_removed() -> None:
 
 
 def test_scripts_styles_and_forms_never_reach_the_text() -> None:
-    doc = cleaned(article(
-        "<style>.x{color:red}</style><script>var a='不该出现的脚本文字，真的。';</script>"
-        '<form><input name="q"><button>搜索</button></form>' + body_html()
-    ))
+    doc = cleaned(
+        article(
+            "<style>.x{color:red}</style><script>var a='不该出现的脚本文字，真的。';</script>"
+            '<form><input name="q"><button>搜索</button></form>' + body_html()
+        )
+    )
     assert "脚本" not in doc.body_text and "color" not in doc.body_text and "搜索" not in doc.body_text
     assert any("不该出现" in s for s in doc.scripts)
 
 
 def test_page_wide_form_wrapper_is_kept() -> None:
-    html = article(body_html()).replace("<body>", '<body><form id="form1" method="post">').replace(
-        "</body>", "</form></body>")
+    html = (
+        article(body_html())
+        .replace("<body>", '<body><form id="form1" method="post">')
+        .replace("</body>", "</form></body>")
+    )
     assert cleaned(html).body_text.split("\n") == PARAS
 
 
@@ -65,26 +74,39 @@ def test_br_lines_and_ideographic_indentation() -> None:
 
 
 def test_tables_inside_the_article_keep_rows_and_cells_in_order() -> None:
-    table = ("<table><tr><td>序号</td><td>单位</td><td>人数</td></tr>"
-             "<tr><td>1</td><td><p>市水利局</p></td><td>12</td></tr>"
-             "<tr><td>2</td><td>市应急管理局</td><td>8</td></tr></table>")
+    table = (
+        "<table><tr><td>序号</td><td>单位</td><td>人数</td></tr>"
+        "<tr><td>1</td><td><p>市水利局</p></td><td>12</td></tr>"
+        "<tr><td>2</td><td>市应急管理局</td><td>8</td></tr></table>"
+    )
     doc = cleaned(article(f"<div id='zoom'>{body_html()}{table}</div>"))
     lines = doc.body_text.split("\n")
     assert lines[-3:] == ["序号 | 单位 | 人数", "1 | 市水利局 | 12", "2 | 市应急管理局 | 8"]
 
 
 def test_related_list_and_pager_after_article_are_not_body() -> None:
-    related = "<div class='xgwz'><h3>相关文章</h3><ul>" + "".join(
-        f"<li><a href='/a{i}.html'>某某市召开第{i}次防汛工作推进会议暨业务培训</a></li>" for i in range(6)
-    ) + "</ul></div><div class='page'>首页 上一页 下一页 尾页</div>"
+    related = (
+        "<div class='xgwz'><h3>相关文章</h3><ul>"
+        + "".join(
+            f"<li><a href='/a{i}.html'>某某市召开第{i}次防汛工作推进会议暨业务培训</a></li>" for i in range(6)
+        )
+        + "</ul></div><div class='page'>首页 上一页 下一页 尾页</div>"
+    )
     doc = cleaned(article(f"<div id='zoom'>{body_html()}</div>{related}"))
     assert doc.body_text.split("\n") == PARAS
 
 
 def test_article_rendered_from_inline_json_is_found() -> None:
     content = "".join(f"<p>{p}</p>" for p in PARAS)
-    data = json.dumps({"title": "关于开展汛前检查的通知", "pubDate": "2024-05-06 09:30:00",
-                       "source": "某某市水务局", "content": content}, ensure_ascii=False)
+    data = json.dumps(
+        {
+            "title": "关于开展汛前检查的通知",
+            "pubDate": "2024-05-06 09:30:00",
+            "source": "某某市水务局",
+            "content": content,
+        },
+        ensure_ascii=False,
+    )
     html = article(f'<div id="app"></div><script>var pageData = {data};</script>')
     doc = cleaned(html)
     assert doc.content_strategy == "script"
@@ -96,7 +118,8 @@ def test_article_rendered_from_inline_json_is_found() -> None:
 def test_list_page_gives_a_warning_not_a_crash() -> None:
     items = "".join(
         f"<li><a href='./2024{i:02d}/t2024{i:02d}01_{i}.html'>某某区关于做好第{i}批农业项目资金公示工作的通知</a>"
-        f"<span>2024-{i:02d}-01</span></li>" for i in range(1, 21)
+        f"<span>2024-{i:02d}-01</span></li>"
+        for i in range(1, 21)
     )
     doc = cleaned(article(f"<h2>通知公告</h2><ul class='list'>{items}</ul>"))
     assert doc.body_text == ""

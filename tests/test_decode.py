@@ -57,7 +57,9 @@ def test_malformed_meta_tags_are_tolerated(meta: bytes) -> None:
 
 
 def test_undeclared_gbk_is_detected() -> None:
-    body = ("<html><body>" + "各乡镇人民政府，区直各部门：现将有关事项通知如下。" * 20 + "</body></html>").encode("gbk")
+    body = (
+        "<html><body>" + "各乡镇人民政府，区直各部门：现将有关事项通知如下。" * 20 + "</body></html>"
+    ).encode("gbk")
     page = decode_body(fetch(body, "text/html"))
     assert page.encoding_source == "detected"
     assert "各乡镇人民政府" in page.text
@@ -84,8 +86,12 @@ def test_empty_body_is_a_decode_error(body: bytes) -> None:
 
 @pytest.mark.parametrize(
     ("body", "what"),
-    [(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "PDF"), (b"PK\x03\x04\x14\x00\x06\x00", "ZIP"),
-     (b"\x89PNG\r\n\x1a\n\x00\x00", "PNG"), (bytes(range(256)) * 40, "binary")],
+    [
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "PDF"),
+        (b"PK\x03\x04\x14\x00\x06\x00", "ZIP"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "PNG"),
+        (bytes(range(256)) * 40, "binary"),
+    ],
 )
 def test_binary_bodies_are_refused_clearly(body: bytes, what: str) -> None:
     with pytest.raises(DecodeError, match=what) as info:

@@ -36,8 +36,17 @@ def _dump(p: GoldPage) -> dict:
 def test_corpus_page_matches_gold(p: GoldPage) -> None:
     rec = _dump(p)
     gold = p.gold
-    for field in ("title", "index_no", "publisher", "published_date", "written_date", "doc_no", "disclosure",
-                  "validity", "topic"):
+    for field in (
+        "title",
+        "index_no",
+        "publisher",
+        "published_date",
+        "written_date",
+        "doc_no",
+        "disclosure",
+        "validity",
+        "topic",
+    ):
         assert rec[field] == gold[field], field
     assert rec["body_text"] == gold["body_text"]
     for marker in gold["boilerplate_markers"]:
@@ -49,7 +58,9 @@ def test_corpus_page_matches_gold(p: GoldPage) -> None:
     assert (rec["integrity"]["status"] == "suspect") == bool(gold["injected_spam"])
 
     def outline(sections: list[dict]) -> list:
-        return [(s["heading"], s["level"], s["kind"], outline(s["children"])) for s in sections if s["heading"]]
+        return [
+            (s["heading"], s["level"], s["kind"], outline(s["children"])) for s in sections if s["heading"]
+        ]
 
     assert outline(rec["sections"]) == outline(gold["sections"])
 

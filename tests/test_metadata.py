@@ -16,10 +16,12 @@ def meta_of(html: str):
 
 
 def test_four_column_table() -> None:
-    table = ("<table class='info'><tr><td>索 引 号：</td><td>640400017/2024-00208</td><td>发文时间</td>"
-             "<td>2024-09-25</td></tr><tr><td>发布机构</td><td>固原市农业农村局</td><td>文\u3000\u3000号</td><td></td>"
-             "</tr><tr><td>公开方式</td><td>主动公开</td><td>有效性</td><td>有效</td></tr>"
-             "<tr><td>体裁分类</td><td>总结</td><td>主题分类</td><td>农业、林业、水利</td></tr></table>")
+    table = (
+        "<table class='info'><tr><td>索 引 号：</td><td>640400017/2024-00208</td><td>发文时间</td>"
+        "<td>2024-09-25</td></tr><tr><td>发布机构</td><td>固原市农业农村局</td><td>文\u3000\u3000号</td><td></td>"
+        "</tr><tr><td>公开方式</td><td>主动公开</td><td>有效性</td><td>有效</td></tr>"
+        "<tr><td>体裁分类</td><td>总结</td><td>主题分类</td><td>农业、林业、水利</td></tr></table>"
+    )
     m = meta_of(article(table + "<h1>固原市农业农村局活动总结</h1>" + body_html()))
     assert m.index_no == "640400017/2024-00208" and m.published_date == dt.date(2024, 9, 25)
     assert m.publisher == "固原市农业农村局" and m.doc_no is None
@@ -30,9 +32,11 @@ def test_four_column_table() -> None:
 
 
 def test_definition_list_and_chinese_dates() -> None:
-    dl = ("<dl><dt>发文机关：</dt><dd>吴忠市人民政府办公室</dd><dt>成文日期：</dt><dd>2024年03月08日</dd>"
-          "<dt>发布日期：</dt><dd>2024年3月12日</dd><dt>发文字号：</dt><dd>吴政办发〔2024〕15号</dd>"
-          "<dt>有 效 性：</dt><dd>失效</dd></dl>")
+    dl = (
+        "<dl><dt>发文机关：</dt><dd>吴忠市人民政府办公室</dd><dt>成文日期：</dt><dd>2024年03月08日</dd>"
+        "<dt>发布日期：</dt><dd>2024年3月12日</dd><dt>发文字号：</dt><dd>吴政办发〔2024〕15号</dd>"
+        "<dt>有 效 性：</dt><dd>失效</dd></dl>"
+    )
     m = meta_of(article(dl + "<h1>关于开展义务植树活动的<br/>通知</h1>" + body_html()))
     assert m.publisher == "吴忠市人民政府办公室"
     assert m.written_date == dt.date(2024, 3, 8) and m.published_date == dt.date(2024, 3, 12)
@@ -43,10 +47,12 @@ def test_definition_list_and_chinese_dates() -> None:
 
 
 def test_list_items_and_span_grid() -> None:
-    ul = ("<ul class='info'><li><b>索 引 号：</b>11610302MB2907118X/2022-00004</li>"
-          "<li><b>发布机构：</b>渭滨区农业农村局</li></ul>"
-          "<div class='grid'><span class='k'>成文日期：</span><span class='v'>2021-12-30</span>"
-          "<span class='k'>公开方式：</span><span class='v'>主动公开</span></div>")
+    ul = (
+        "<ul class='info'><li><b>索 引 号：</b>11610302MB2907118X/2022-00004</li>"
+        "<li><b>发布机构：</b>渭滨区农业农村局</li></ul>"
+        "<div class='grid'><span class='k'>成文日期：</span><span class='v'>2021-12-30</span>"
+        "<span class='k'>公开方式：</span><span class='v'>主动公开</span></div>"
+    )
     m = meta_of(article(ul + body_html()))
     assert m.index_no == "11610302MB2907118X/2022-00004" and m.field_sources["index_no"] == "list"
     assert m.written_date == dt.date(2021, 12, 30) and m.field_sources["written_date"] == "grid"
@@ -54,8 +60,10 @@ def test_list_items_and_span_grid() -> None:
 
 
 def test_inline_source_line_and_meta_tags() -> None:
-    head = ('<meta name="ArticleTitle" content="夷陵区举办科技活动周启动仪式">'
-            '<meta name="PubDate" content="2024-05-21 16:20"><meta name="ContentSource" content="夷陵区科技局">')
+    head = (
+        '<meta name="ArticleTitle" content="夷陵区举办科技活动周启动仪式">'
+        '<meta name="PubDate" content="2024-05-21 16:20"><meta name="ContentSource" content="夷陵区科技局">'
+    )
     line = "<div class='info'>来源：夷陵区科学技术局\u00a0\u00a0发布时间：2024-05-22 16:20\u00a0\u00a0阅读次数：</div>"
     m = meta_of(article("<h1>夷陵区举办科技活动周启动仪式</h1>" + line + body_html(), head=head))
     # <meta> outranks the inline line (STYLE: table → meta → inline → body)
@@ -84,9 +92,16 @@ def test_unparseable_date_is_a_warning_not_a_value() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("2024-09-25", (2024, 9, 25)), ("2024年9月25日", (2024, 9, 25)), ("2024/9/5 10:30", (2024, 9, 5)),
-     ("2024.09.25", (2024, 9, 25)), ("发布时间：2024-03-12 16:20", (2024, 3, 12)), ("20240925", (2024, 9, 25)),
-     ("二〇二四年九月二十五日", (2024, 9, 25)), ("二〇二〇年十二月三十日", (2020, 12, 30))],
+    [
+        ("2024-09-25", (2024, 9, 25)),
+        ("2024年9月25日", (2024, 9, 25)),
+        ("2024/9/5 10:30", (2024, 9, 5)),
+        ("2024.09.25", (2024, 9, 25)),
+        ("发布时间：2024-03-12 16:20", (2024, 3, 12)),
+        ("20240925", (2024, 9, 25)),
+        ("二〇二四年九月二十五日", (2024, 9, 25)),
+        ("二〇二〇年十二月三十日", (2020, 12, 30)),
+    ],
 )
 def test_dates(text: str, expected: tuple[int, int, int]) -> None:
     assert parse_date(text) == dt.date(*expected)
@@ -99,8 +114,12 @@ def test_not_dates(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "prefix", "year", "number", "standard"),
-    [("固政公开办发〔2024〕3号", "固政公开办发", 2024, 3, True), ("渭滨农发[2021]98号", "渭滨农发", 2021, 98, False),
-     ("卫政办发（2020）3号", "卫政办发", 2020, 3, False), ("卫政办发(2020)第12号", "卫政办发", 2020, 12, False)],
+    [
+        ("固政公开办发〔2024〕3号", "固政公开办发", 2024, 3, True),
+        ("渭滨农发[2021]98号", "渭滨农发", 2021, 98, False),
+        ("卫政办发（2020）3号", "卫政办发", 2020, 3, False),
+        ("卫政办发(2020)第12号", "卫政办发", 2020, 12, False),
+    ],
 )
 def test_doc_numbers(raw: str, prefix: str, year: int, number: int, standard: bool) -> None:
     d = parse_doc_no(raw)

@@ -57,7 +57,13 @@ def test_numbers_out_of_sequence_are_text() -> None:
 
 
 def test_children_inherit_unless_they_name_a_canonical_kind() -> None:
-    lines = ["一、工作开展情况", "（一）扎实推进重点任务", "（二）存在问题", "二、工作要求", "（一）加强组织领导"]
+    lines = [
+        "一、工作开展情况",
+        "（一）扎实推进重点任务",
+        "（二）存在问题",
+        "二、工作要求",
+        "（一）加强组织领导",
+    ]
     assert flat(outline_from_lines(lines)) == [
         ("一、工作开展情况", 1, "activities"),
         ("（一）扎实推进重点任务", 2, "activities"),
@@ -68,8 +74,15 @@ def test_children_inherit_unless_they_name_a_canonical_kind() -> None:
 
 
 def test_regulation_chapters_and_articles() -> None:
-    lines = ["第一章 总则", "第一条 为了规范管理，制定本办法。", "第二条 本办法适用于本市。", "第二章 管理职责",
-             "第三条 市局负责下列工作：", "（一）制定规划；", "（二）监督检查。"]
+    lines = [
+        "第一章 总则",
+        "第一条 为了规范管理，制定本办法。",
+        "第二条 本办法适用于本市。",
+        "第二章 管理职责",
+        "第三条 市局负责下列工作：",
+        "（一）制定规划；",
+        "（二）监督检查。",
+    ]
     assert flat(outline_from_lines(lines)) == [
         ("第一章 总则", 1, "background"),
         ("第一条 为了规范管理，制定本办法。", 2, "background"),
@@ -83,9 +96,17 @@ def test_regulation_chapters_and_articles() -> None:
 
 def test_kind_vocabulary() -> None:
     cases = {
-        "植树地点和任务": "tasks", "活动内容": "arrangements", "排查整治内容": "tasks", "整治时间": "arrangements",
-        "演练目的": "background", "主要成效": "outcomes", "注意事项": "requirements", "其他事项": "other",
-        "竞赛项目和参赛对象": "arrangements", "保障措施": "requirements", "主要措施": "tasks",
+        "植树地点和任务": "tasks",
+        "活动内容": "arrangements",
+        "排查整治内容": "tasks",
+        "整治时间": "arrangements",
+        "演练目的": "background",
+        "主要成效": "outcomes",
+        "注意事项": "requirements",
+        "其他事项": "other",
+        "竞赛项目和参赛对象": "arrangements",
+        "保障措施": "requirements",
+        "主要措施": "tasks",
     }
     for core, kind in cases.items():
         assert classify_heading(core) == kind, core
@@ -93,6 +114,12 @@ def test_kind_vocabulary() -> None:
 
 
 def test_helpers() -> None:
-    assert split_heading("（一）积极谋划，周密部署。一是印发方案。") == ("（一）积极谋划，周密部署。", "一是印发方案。")
-    assert split_heading("（1）烧荒烧炭是否严格执行审批报备制度；") == ("（1）烧荒烧炭是否严格执行审批报备制度；", "")
+    assert split_heading("（一）积极谋划，周密部署。一是印发方案。") == (
+        "（一）积极谋划，周密部署。",
+        "一是印发方案。",
+    )
+    assert split_heading("（1）烧荒烧炭是否严格执行审批报备制度；") == (
+        "（1）烧荒烧炭是否严格执行审批报备制度；",
+        "",
+    )
     assert [cn_to_int(s) for s in ("一", "十", "十二", "二十三", "一百零五")] == [1, 10, 12, 23, 105]
