@@ -366,8 +366,8 @@ def _choose_content(lines: list[_Line], texts: list[str], root: Any) -> tuple[An
     if not total:
         return root, 0.0
     best_score = max(total.values())
-    if best_score <= 0:
-        return root, best_score
+    if best_score < float(cfg["min_content_score"]):
+        return root, 0.0
     # The deepest element that keeps (nearly) all of the best score: wrappers add only furniture.
     best = None
     best_depth = -1

@@ -175,6 +175,21 @@ def _joined_text(el: Any) -> str:
     return "".join(p for p in pieces if p)
 
 
+def _spaced_text(el: Any) -> str:
+    """Text with a space at every child-element boundary."""
+    parts: list[str] = []
+    for event, node in etree.iterwalk(el, events=("start", "end")):
+        if event == "start":
+            parts.append(" ")
+            if node.text:
+                parts.append(node.text)
+        else:
+            parts.append(" ")
+            if node is not el and node.tail:
+                parts.append(node.tail)
+    return collapse("".join(parts))
+
+
 class _Found:
     """Every candidate value per field; the best valid one wins at the end."""
 
@@ -185,12 +200,14 @@ class _Found:
         self.extras: dict[str, str] = {}
         self.order = 0
 
-    def offer(self, name: str, value: str, source: str) -> None:
+    def offer(self, name: str, value: str, source: str, *, late: bool = False) -> None:
+        """``late``: a pair read out of a whole line ranks after pairs read from their own elements."""
         value = value.strip()
         if not value:
             return
         self.order += 1
-        self.candidates.setdefault(name, []).append((_PRIORITY[source], self.order, value, source))
+        rank = _PRIORITY[source] * 2 + (1 if late else 0)
+        self.candidates.setdefault(name, []).append((rank, self.order, value, source))
 
     def best(self, name: str) -> tuple[int, int, str, str] | None:
         found = self.candidates.get(name)
@@ -208,10 +225,10 @@ def _scan_pairs(root: Any, found: _Found, labels: dict[str, str], ignored: set[s
             node = node.getparent()
         return node
 
-    def record(el: Any, label: str, value: str, source: str) -> None:
+    def record(el: Any, label: str, value: str, source: str, late: bool = False) -> None:
         name = labels.get(label)
         if name:
-            found.offer(name, value, source)
+            found.offer(name, value, source, late=late)
             c = container_of(el)
             containers[c] = containers.get(c, 0) + 1
         elif label not in ignored and value:
@@ -247,6 +264,8 @@ def _scan_pairs(root: Any, found: _Found, labels: dict[str, str], ignored: set[s
             continue
         if any(isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el):
             continue
+        if len(el):
+            text = _spaced_text(el)  # child boundaries separate pairs: <span>索引号：</span><span>…</span>
         starts = list(_PAIR_START.finditer(text))
         if not starts or starts[0].start() != 0:
             continue
@@ -256,7 +275,7 @@ def _scan_pairs(root: Any, found: _Found, labels: dict[str, str], ignored: set[s
             pairs.append((normalize_label(m.group(1)), text[m.end() : end].strip()))
         source = _strategy_for(el) if len(pairs) == 1 else "inline"
         for label, value in pairs:
-            record(el, label, value, source)
+            record(el, label, value, source, late=True)
     meta_blocks = {c for c, n in containers.items() if n >= 2 and c is not None}
     for el, label, value in unknown:
         if container_of(el) in meta_blocks and label not in found.extras:
@@ -317,6 +336,20 @@ def _visible_title(root: Any, refs: list[str]) -> str | None:
             cands.append((rank, text))
     squeezed_refs = [r.replace(" ", "") for r in refs]
     matching = [c for c in cands if any(c[1].replace(" ", "") in r for r in squeezed_refs)]
+    if not matching and squeezed_refs:
+        # Old templates style the title with <font>/<strong> in a centred cell: any short
+        # element whose text is the notice part of <title> is the visible title.
+        for el in body.iter():
+            if not isinstance(el.tag, str) or len(el) > 3:
+                continue
+            raw = el.text_content()
+            if not 8 <= len(raw) <= 300:
+                continue
+            text = _joined_text(el)
+            if len(text) >= 8 and any(
+                text.replace(" ", "") in r and len(text) * 2 > len(r) for r in squeezed_refs
+            ):
+                matching.append((4, text))
     if matching:
         return max(matching, key=lambda c: (len(c[1]), -c[0]))[1]
     if cands and not refs:
@@ -329,8 +362,10 @@ def _title_from_tag(refs: list[str]) -> str | None:
     if not refs:
         return None
     sep = re.compile(load("metadata")["title"]["suffix_separators"])
-    parts = [p for p in sep.split(refs[-1]) if p.strip()]
-    return max(parts[:-1] or parts, key=len).strip() if parts else None
+    site = re.compile(load("metadata")["title"]["site_name"])
+    parts = [p.strip() for p in sep.split(refs[-1]) if p.strip()]
+    notice_parts = [p for p in parts if not site.search(p)] or parts
+    return max(notice_parts, key=len) if notice_parts else None
 
 
 def extract_metadata(doc: CleanDocument) -> NoticeMetadata:
@@ -348,7 +383,7 @@ def extract_metadata(doc: CleanDocument) -> NoticeMetadata:
     refs = _title_refs(root)
     title = found.best("title")
     # A visible heading outranks <meta> and the <title> tag: archivists cite what the page shows.
-    if title is None or title[0] >= _PRIORITY["meta"]:
+    if title is None or title[0] >= 2 * _PRIORITY["meta"]:
         visible = _visible_title(root, refs)
         if visible:
             found.offer("title", visible, "heading")

@@ -79,7 +79,7 @@ def extract_notice(fetched: FetchResult, settings: Settings | None = None) -> No
             index_no_parsed=meta.index_no_parsed,
             doc_no_parsed=meta.doc_no_parsed,
             body_text=body_text,
-            sections=split_sections(doc),
+            sections=split_sections(doc, title=meta.title),
             attachments=find_attachments(doc),
             cited_documents=find_citations(body_text),
             integrity=check_integrity(doc, meta),

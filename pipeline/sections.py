@@ -131,19 +131,41 @@ def _to_model(node: _Node) -> NoticeSection:
     return built[id(node)]
 
 
-def split_sections(doc: CleanDocument) -> list[NoticeSection]:
-    """The outline tree of the main text."""
-    return outline_from_lines([line.text for line in doc.content])
+def split_sections(doc: CleanDocument, *, title: str | None = None) -> list[NoticeSection]:
+    """The outline tree of the main text; ``title`` tells a report from a directive."""
+    return outline_from_lines([line.text for line in doc.content], title=title)
 
 
-def outline_from_lines(lines: list[str]) -> list[NoticeSection]:
+def notice_genre(title: str | None) -> str | None:
+    """'report' (总结, 报告 …) or 'directive' (通知, 方案 …): whichever genre word comes last."""
+    if not title:
+        return None
+    cfg = load("sections")["genre"]
+    best: tuple[int, str] | None = None
+    for genre in ("report", "directive"):
+        for m in re.finditer(cfg[genre], title):
+            if best is None or m.end() >= best[0]:
+                best = (m.end(), genre)
+    return best[1] if best else None
+
+
+def _levels(lines: list[str], markers: list[tuple[str, re.Pattern[str]]]) -> dict[str, int]:
+    """Fixed levels; in a regulation (第X条 present) the other types rank below 章/条 in order."""
+    levels: dict[str, int] = dict(load("sections")["levels"])
+    present = {hit[0] for t in lines if (hit := _match_marker(t, markers))}
+    if "article" in present:
+        base = int(levels["regulation_shift"])
+        plain = [n for n in ("cn", "cn_paren", "num", "num_paren") if n in present]
+        levels.update({name: base + i + 1 for i, name in enumerate(plain)})
+    return levels
+
+
+def outline_from_lines(lines: list[str], *, title: str | None = None) -> list[NoticeSection]:
     cfg = load("sections")
     markers = _markers()
-    levels: dict[str, int] = cfg["levels"]
+    levels = _levels(lines, markers)
     attach_lead = re.compile(cfg["attachment_lead"])
     doc_suffix = re.compile(cfg["document_suffix"], re.I)
-    regulation = any(_match_marker(t, markers[:2]) for t in lines)
-    shift = int(levels["regulation_shift"]) if regulation else 0
 
     root = _Node(heading="", level=0, number=0)
     path: list[_Node] = [root]
@@ -160,7 +182,7 @@ def outline_from_lines(lines: list[str]) -> list[NoticeSection]:
         heading_ok = hit is not None and not in_attachments and not doc_suffix.search(text)
         if heading_ok and hit is not None:
             name, number, _end = hit
-            level = levels[name] + (shift if name not in ("chapter", "article") else 0)
+            level = levels[name]
             # The parent is the nearest open node of a lower level.
             idx = len(path) - 1
             while idx > 0 and path[idx].level >= level:
@@ -189,22 +211,36 @@ def outline_from_lines(lines: list[str]) -> list[NoticeSection]:
         else:
             target.text.append(text)
 
-    _assign_kinds(root, markers)
+    # A regulation's chapters (交存, 使用, 监督管理 …) are neither work reported nor work directed.
+    regulation = levels["article"] == 2 and any(
+        c.level == 1 and _match_marker(c.heading, markers[:1]) for c in root.children
+    )
+    _assign_kinds(root, markers, None if regulation else notice_genre(title))
     out = [_to_model(c) for c in root.children]
     if any_heading and preamble:
         out.insert(0, NoticeSection(heading="", level=1, kind="background", text="\n".join(preamble)))
     return out
 
 
-def _assign_kinds(root: _Node, markers: list[tuple[str, re.Pattern[str]]]) -> None:
+def _assign_kinds(root: _Node, markers: list[tuple[str, re.Pattern[str]]], genre: str | None) -> None:
+    cfg = load("sections")["genre"]
     stack: list[tuple[_Node, str | None]] = [(c, None) for c in root.children]
     while stack:
         node, inherited = stack.pop()
         core = _strip_marker(node.heading, markers)
-        if inherited is None:
-            node.kind = classify_heading(core) or "other"
-        else:
+        if inherited is not None:
             node.kind = _canonical_kind(core) or inherited
+        else:
+            kind = classify_heading(core)
+            if (
+                kind is None
+                and genre == "directive"
+                and re.search("|".join(cfg["directive_requirements"]), core)
+            ):
+                kind = "requirements"
+            if kind is None and genre is not None:
+                kind = cfg[f"{genre}_default"]
+            node.kind = kind or "other"
         stack.extend((c, node.kind) for c in node.children)
 
 

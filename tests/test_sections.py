@@ -89,8 +89,8 @@ def test_regulation_chapters_and_articles() -> None:
         ("第二条 本办法适用于本市。", 2, "background"),
         ("第二章 管理职责", 1, "tasks"),
         ("第三条 市局负责下列工作：", 2, "tasks"),
-        ("（一）制定规划；", 4, "tasks"),
-        ("（二）监督检查。", 4, "tasks"),
+        ("（一）制定规划；", 3, "tasks"),  # the next level below 条 in a regulation
+        ("（二）监督检查。", 3, "tasks"),
     ]
 
 
