@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
-import lxml.html
 from lxml import etree
 
 from pipeline.errors import DecodeError
@@ -101,16 +100,33 @@ class _Line:
         return collapse("".join(self.parts))
 
 
+def text_of(el: Any) -> str:
+    """All text inside an element (not its tail), fast: libxml2 serialises it."""
+    return str(etree.tostring(el, method="text", encoding="unicode", with_tail=False))
+
+
+def drop_element(el: Any) -> None:
+    """Remove an element and its content, keeping the text that follows it (its tail)."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    tail = el.tail
+    if tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(el)
+
+
 def _parse(text: str, url: str) -> Any:
-    parser = lxml.html.HTMLParser(
-        encoding="utf-8",
-        remove_comments=True,
-        remove_pis=True,
-        huge_tree=True,
-        default_doctype=False,  # type: ignore[call-arg]  # lxml-stubs lag behind lxml
+    # Plain etree elements, not lxml.html's: no per-element class lookup (measured ~10% faster).
+    parser = etree.HTMLParser(  # type: ignore[call-arg]  # lxml-stubs lack default_doctype
+        encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True, default_doctype=False
     )
     try:
-        root = lxml.html.document_fromstring(text.encode("utf-8", "replace"), parser=parser, base_url=url)
+        root = etree.fromstring(text.encode("utf-8", "replace"), parser=parser, base_url=url)
     except (etree.ParserError, ValueError) as exc:
         raise DecodeError(f"not parseable as HTML: {exc}", url=url, stage="clean") from exc
     if root is None:
@@ -159,7 +175,7 @@ def _links(el: Any, base: str) -> list[Link]:
     for a in el.iter("a"):
         href = (a.get("href") or "").strip()
         if href and not href.lower().startswith(("javascript:", "#", "mailto:")):
-            out.append(Link(text=collapse(a.text_content()), href=urljoin(base, href)))
+            out.append(Link(text=collapse(text_of(a)), href=urljoin(base, href)))
     return out
 
 
@@ -190,31 +206,18 @@ def _strip_tree(root: Any, base: str) -> tuple[list[HiddenBlock], list[str]]:
             continue
         reason = _hidden_reason(el, classes, ids)
         if reason:
-            text = collapse(el.text_content())
+            text = collapse(text_of(el))
             links = _links(el, base)
             if text or links:
                 hidden.append(HiddenBlock(reason=reason, text=text[:5000], links=links[:200]))
             doomed.append(el)
             continue
-        if tag == "form" and len(collapse(el.text_content())) < form_max:
+        if tag == "form" and len(collapse(text_of(el))) < form_max:
             doomed.append(el)
             continue
         stack.extend(reversed(el))
     for el in doomed:
-        parent = el.getparent()
-        if parent is None:
-            continue
-        if isinstance(el.tag, str):
-            el.drop_tree()  # keeps the tail text
-        else:
-            tail = el.tail
-            prev = el.getprevious()
-            parent.remove(el)
-            if tail:
-                if prev is not None:
-                    prev.tail = (prev.tail or "") + tail
-                else:
-                    parent.text = (parent.text or "") + tail
+        drop_element(el)
     return hidden, scripts
 
 
@@ -223,7 +226,7 @@ def _is_layout_table(table: Any) -> bool:
     for seen, el in enumerate(table.iterdescendants(), 1):
         if seen > 3000 or el.tag == "table":
             return True
-        if el.tag in ("td", "th") and len(el.text_content()) > 300:
+        if el.tag in ("td", "th") and len(text_of(el)) > 300:
             return True
     return False
 
@@ -260,6 +263,7 @@ def _walk_lines(root: Any) -> tuple[list[_Line], dict[Any, tuple[int, int]]]:
     em_depth = 0
     neg_depth = 0
     data_tables: list[bool] = []  # stack: is the enclosing table a data table?
+    neg_stack: list[bool] = []
 
     def flush(owner: Any) -> None:
         nonlocal cur
@@ -286,7 +290,9 @@ def _walk_lines(root: Any) -> tuple[list[_Line], dict[Any, tuple[int, int]]]:
         if event == "start":
             start_of[el] = order
             order += 1
-            if _neg_hint(el, neg_tokens):
+            neg = _neg_hint(el, neg_tokens)
+            neg_stack.append(neg)
+            if neg:
                 neg_depth += 1
             if tag == "table":
                 data_tables.append(not _is_layout_table(el))
@@ -323,7 +329,7 @@ def _walk_lines(root: Any) -> tuple[list[_Line], dict[Any, tuple[int, int]]]:
                 flush(owners[-1] if owners else root)
             elif tag == "table":
                 pass
-            if _neg_hint(el, neg_tokens):
+            if neg_stack.pop():
                 neg_depth -= 1
             span[el] = (start_of[el], order)
             if el is not root:

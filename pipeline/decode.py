@@ -76,6 +76,9 @@ def normalize_encoding(label: str | bytes | None) -> str | None:
     return _ALIASES.get(codec, codec)
 
 
+_CONTROL_BYTES = bytes([*range(9), *range(14, 32)])
+
+
 def _sniff_binary(body: bytes) -> str | None:
     head = body[:16]
     for sig, what in _BINARY_SIGNATURES:
@@ -85,7 +88,7 @@ def _sniff_binary(body: bytes) -> str | None:
     if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
         return None  # UTF-16/32 text has NUL bytes by design
     # Control bytes other than tab/newline/form-feed/CR hardly occur in text in any encoding.
-    controls = sum(1 for b in sample if b < 9 or 14 <= b < 32)
+    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
     if controls > max(2, len(sample) // 100):
         return "binary data"
     return None
@@ -100,10 +103,8 @@ def _decodes_cleanly(body: bytes, encoding: str) -> bool:
 
 
 def _looks_like_utf8(body: bytes) -> bool:
-    """Valid UTF-8 with enough multi-byte sequences that it is not a GBK page by accident."""
-    if not _decodes_cleanly(body, "utf-8"):
-        return False
-    return sum(1 for b in body[:200_000] if b >= 0xC0) >= 4
+    """Valid UTF-8 with multi-byte sequences: GBK text is practically never valid UTF-8 as well."""
+    return not body.isascii() and _decodes_cleanly(body, "utf-8")
 
 
 def _detect(body: bytes) -> str | None:

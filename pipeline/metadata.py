@@ -24,7 +24,7 @@ from typing import Any
 
 from lxml import etree
 
-from pipeline.clean import BLOCK_TAGS, collapse
+from pipeline.clean import BLOCK_TAGS, collapse, text_of
 from pipeline.patterns import load
 from schemas.record import DocNumber, IndexNumber
 from schemas.stages import CleanDocument, NoticeMetadata
@@ -237,10 +237,21 @@ def _scan_pairs(root: Any, found: _Found, labels: dict[str, str], ignored: set[s
     body = root.find("body")
     if body is None:
         return
+    prefixes = tuple(labels)
     for el in body.iter():
         if not isinstance(el.tag, str) or el in consumed or len(el) > 8:
             continue
-        text = el.text_content()
+        # Cheap pre-check before reading the element's whole text: a pair starts with a
+        # known label, or has a colon within its first dozen characters.
+        first = el.text
+        if (first is None or not first.strip()) and len(el) and isinstance(el[0].tag, str):
+            first = el[0].text
+        if not first:
+            continue
+        head = _LABEL_STRIP.sub("", first[:30])
+        if not head or not (head.startswith(prefixes) or "：" in head[:13] or ":" in head[:13]):
+            continue
+        text = text_of(el)
         if len(text) > 200:
             continue
         text = collapse(text)
@@ -256,8 +267,8 @@ def _scan_pairs(root: Any, found: _Found, labels: dict[str, str], ignored: set[s
                 sib = el.getnext()
                 while sib is not None and not isinstance(sib.tag, str):
                     sib = sib.getnext()
-                if sib is not None and normalize_label(collapse(sib.text_content())) not in labels:
-                    value = _joined_text(sib) if labels.get(key) == "title" else collapse(sib.text_content())
+                if sib is not None and normalize_label(collapse(text_of(sib))) not in labels:
+                    value = _joined_text(sib) if labels.get(key) == "title" else collapse(text_of(sib))
                     consumed.add(sib)
             if key in labels or value:
                 record(el, key, value, _strategy_for(el))
@@ -287,8 +298,8 @@ def _scan_pairs(root: Any, found: _Found, labels: dict[str, str], ignored: set[s
         for tr in block.iter("tr"):
             cells = [c for c in tr if c.tag in ("td", "th")]
             for i in range(0, len(cells) - 1, 2):
-                label = normalize_label(collapse(cells[i].text_content()))
-                value = collapse(cells[i + 1].text_content())
+                label = normalize_label(collapse(text_of(cells[i])))
+                value = collapse(text_of(cells[i + 1]))
                 if label and value and len(label) <= 10 and label not in labels and label not in ignored:
                     found.extras.setdefault(label, value)
 
@@ -313,20 +324,16 @@ def _title_refs(root: Any) -> list[str]:
 
 
 def _visible_title(root: Any, refs: list[str]) -> str | None:
-    tokens = set(load("metadata")["title"]["tokens"])
+    tokens = "|".join(re.escape(t) for t in load("metadata")["title"]["tokens"])
+    title_attr = re.compile(rf"(?:^|[\s_\-])(?:{tokens})(?:$|[\s_\-])", re.I)
     body = root.find("body")
     if body is None:
         return None
     cands: list[tuple[int, str]] = []
-    for el in body.iter():
-        if not isinstance(el.tag, str):
-            continue
+    for el in body.xpath(".//h1|.//h2|.//h3|.//*[@class or @id]"):
         rank = {"h1": 0, "h2": 1, "h3": 2}.get(el.tag)
         if rank is None:
-            cls = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-            if not any(tok in tokens for tok in re.split(r"[\s_\-]+", cls) if tok) and not any(
-                t in cls for t in ("article-title", "detail-title")
-            ):
+            if not title_attr.search(f"{el.get('class') or ''} {el.get('id') or ''}"):
                 continue
             rank = 3
         if len(el) > 6:
@@ -342,7 +349,7 @@ def _visible_title(root: Any, refs: list[str]) -> str | None:
         for el in body.iter():
             if not isinstance(el.tag, str) or len(el) > 3:
                 continue
-            raw = el.text_content()
+            raw = text_of(el)
             if not 8 <= len(raw) <= 300:
                 continue
             text = _joined_text(el)
