@@ -17,6 +17,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 from urllib.parse import urljoin
 
@@ -95,9 +96,14 @@ class _Line:
     emph_chars: int = 0
     neg: bool = False
     align: str | None = None
+    furniture: bool = False  # a boilerplate or metadata label：value line
+
+    final: str | None = None
 
     def text(self) -> str:
-        return collapse("".join(self.parts))
+        if self.final is None:
+            self.final = collapse("".join(self.parts))
+        return self.final
 
 
 def text_of(el: Any) -> str:
@@ -250,13 +256,10 @@ def _align(el: Any) -> str | None:
     return None
 
 
-def _walk_lines(root: Any) -> tuple[list[_Line], dict[Any, tuple[int, int]]]:
-    """Cut the subtree into lines; return them with each element's preorder span."""
+def _walk_lines(root: Any) -> list[_Line]:
+    """Cut the subtree into lines, each owned by the block element that holds it."""
     neg_tokens = frozenset(load("clean")["negative_tokens"])
     lines: list[_Line] = []
-    span: dict[Any, tuple[int, int]] = {}
-    order = 0
-    start_of: dict[Any, int] = {}
     cur = _Line(owner=root)
     owners: list[Any] = [root]
     a_depth = 0
@@ -288,8 +291,6 @@ def _walk_lines(root: Any) -> tuple[list[_Line], dict[Any, tuple[int, int]]]:
         tag = el.tag if isinstance(el.tag, str) else ""
         in_data_table = bool(data_tables) and data_tables[-1]
         if event == "start":
-            start_of[el] = order
-            order += 1
             neg = _neg_hint(el, neg_tokens)
             neg_stack.append(neg)
             if neg:
@@ -331,11 +332,16 @@ def _walk_lines(root: Any) -> tuple[list[_Line], dict[Any, tuple[int, int]]]:
                 pass
             if neg_stack.pop():
                 neg_depth -= 1
-            span[el] = (start_of[el], order)
             if el is not root:
                 add(el.tail)
     flush(root)
-    return lines, span
+    return lines
+
+
+@cache
+def _furniture_regex() -> re.Pattern[str]:
+    cfg = load("clean")
+    return re.compile("|".join(f"(?:{p})" for p in [*cfg["boilerplate_line"], *cfg["metadata_line"]]))
 
 
 def _line_score(line: _Line, text: str, cfg: dict[str, Any]) -> float:
@@ -344,7 +350,7 @@ def _line_score(line: _Line, text: str, cfg: dict[str, Any]) -> float:
         return 0.0
     if line.link_chars / n >= 0.5:
         return -min(5.0, 1.0 + n / 15)
-    if regex("clean", "boilerplate_line").search(text) or regex("clean", "metadata_line").search(text):
+    if line.furniture:
         return -3.0
     punct = sum(text.count(p) for p in cfg["prose_punctuation"])
     score = punct + n / 40
@@ -433,7 +439,7 @@ def _fragment_lines(html: str) -> tuple[list[_Line], Any]:
     root = _parse(f"<html><body><div>{html}</div></body></html>", "about:blank")
     body = root.find("body")
     _strip_tree(root, "about:blank")
-    lines, _ = _walk_lines(body)
+    lines = _walk_lines(body)
     return lines, body
 
 
@@ -501,21 +507,20 @@ def strip_boilerplate(
     warnings: list[str] = []
     if body is None:
         body = root
-    lines, _span = _walk_lines(body)
+    lines = _walk_lines(body)
     texts = [ln.text() for ln in lines]
+    furniture = _furniture_regex()
+    for line, text in zip(lines, texts, strict=True):
+        line.furniture = furniture.search(text) is not None
     node, score = _choose_content(lines, texts, body)
 
     content: list[TextLine] = []
     strategy: str = "none"
     if score > 0:
         inside = set(node.iter())
-        boiler = regex("clean", "boilerplate_line")
-        meta_line = regex("clean", "metadata_line")
         started = False
         for line, text in zip(lines, texts, strict=True):
-            if line.owner not in inside:
-                continue
-            if boiler.search(text) or meta_line.search(text):
+            if line.owner not in inside or line.furniture:
                 continue
             if (
                 not started

@@ -67,7 +67,12 @@ def _markers() -> list[tuple[str, re.Pattern[str]]]:
     return [(name, re.compile(rx)) for name, rx in cfg.items()]
 
 
+_MARKER_STARTS = frozenset("第一二三四五六七八九十（(0123456789")
+
+
 def _match_marker(text: str, markers: list[tuple[str, re.Pattern[str]]]) -> tuple[str, int, int] | None:
+    if not text or text[0] not in _MARKER_STARTS:  # cheap test before six regexes
+        return None
     for name, rx in markers:
         m = rx.match(text)
         if m:
