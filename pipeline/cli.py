@@ -196,8 +196,8 @@ def schema() -> None:
 def demo(
     out: Annotated[Path, typer.Option(help="Where the records go")] = Path("records.jsonl"),
 ) -> None:
-    """Extract every fixture page into records.jsonl and print a summary table."""
-    manifest = Path(__file__).resolve().parent.parent / "fixtures" / "corpus" / "manifest.jsonl"
+    """Extract every fixture page (fixtures/manifest.jsonl) into records.jsonl; print a summary table."""
+    manifest = Path(__file__).resolve().parent.parent / "fixtures" / "manifest.jsonl"
     if not manifest.is_file():
         raise typer.BadParameter(f"fixture manifest missing: {manifest}")
     rows = run_manifest(manifest, out, Settings())
