@@ -39,7 +39,7 @@ def find_attachments(doc: CleanDocument) -> list[Attachment]:
     out: list[Attachment] = []
     seen: set[str] = set()
     for link in doc.links_near_content:
-        if link.href in seen or not link.href.lower().startswith(("http://", "https://", "ftp://")):
+        if link.href in seen or not link.href.lower().startswith(("http://", "https://")):
             continue
         if is_document_url(link.href, link.text) or (lead.match(link.text) and not link.href.endswith("/")):
             seen.add(link.href)

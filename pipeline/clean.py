@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
@@ -126,11 +126,35 @@ def drop_element(el: Any) -> None:
     parent.remove(el)
 
 
+# Characters XML/libxml2 cannot hold (C0 controls but tab/LF/CR, U+FFFE/U+FFFF, lone
+# surrogates): lxml hands them back in text but refuses them when text is written back.
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# A start tag of 20,000+ characters: libxml2 parses many distinct attribute names in
+# quadratic time (130k attributes: 31 s); such a tag keeps only its name.
+_HUGE_TAG = re.compile(r"<([A-Za-z][\w:-]{0,30})[^<>]{20000,}>")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters an XML tree cannot hold."""
+    return _XML_UNSAFE.sub("", text)
+
+
+def safe_urljoin(base: str, href: str) -> str | None:
+    """urljoin that answers None for a URL that cannot be parsed (``http://[::1``, port 99999)."""
+    try:
+        joined = urljoin(base, href)
+        _ = urlsplit(joined).port  # raises on an out-of-range or non-numeric port
+    except ValueError:
+        return None
+    return joined
+
+
 def _parse(text: str, url: str) -> Any:
     # Plain etree elements, not lxml.html's: no per-element class lookup (measured ~10% faster).
     parser = etree.HTMLParser(  # type: ignore[call-arg]  # lxml-stubs lack default_doctype
         encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True, default_doctype=False
     )
+    text = _HUGE_TAG.sub(r"<\1>", xml_safe(text))
     try:
         root = etree.fromstring(text.encode("utf-8", "replace"), parser=parser, base_url=url)
     except (etree.ParserError, ValueError) as exc:
@@ -181,7 +205,9 @@ def _links(el: Any, base: str) -> list[Link]:
     for a in el.iter("a"):
         href = (a.get("href") or "").strip()
         if href and not href.lower().startswith(("javascript:", "#", "mailto:")):
-            out.append(Link(text=collapse(text_of(a)), href=urljoin(base, href)))
+            joined = safe_urljoin(base, href)
+            if joined is not None:
+                out.append(Link(text=collapse(text_of(a)), href=joined))
     return out
 
 
@@ -199,7 +225,7 @@ def _strip_tree(root: Any, base: str) -> tuple[list[HiddenBlock], list[str]]:
         if script.text and script.text.strip():
             scripts.append(script.text)
         elif script.get("src"):
-            scripts.append(f"src={urljoin(base, script.get('src'))}")
+            scripts.append(f"src={safe_urljoin(base, script.get('src')) or script.get('src')}")
     stack = [body] if body is not None else []
     while stack:
         el = stack.pop()
@@ -407,7 +433,7 @@ def _js_unquote(literal: str) -> str:
         value = json.loads(f'"{body}"')
     except ValueError:
         value = body.replace("\\/", "/").replace('\\"', '"')
-    return str(value)
+    return xml_safe(str(value))  # \ud800 or \u0000 escapes must not reach a record
 
 
 def _script_data(scripts: list[str], max_chars: int) -> tuple[dict[str, str], str | None]:
@@ -500,7 +526,7 @@ def strip_boilerplate(
     """Separate the main text of a notice page from its furniture."""
     root = _parse(page.text, page.url)
     base_el = root.find(".//base[@href]")
-    base = urljoin(page.url, base_el.get("href")) if base_el is not None else page.url
+    base = (safe_urljoin(page.url, base_el.get("href")) if base_el is not None else None) or page.url
     titles = _title_texts(root)
     hidden, scripts = _strip_tree(root, base)
     body = root.find("body")

@@ -70,9 +70,12 @@ def normalize_encoding(label: str | bytes | None) -> str | None:
     name = name.strip().strip("\"'").lower()
     name = _ALIASES.get(name, name)
     try:
-        codec = codecs.lookup(name).name
+        info = codecs.lookup(name)
     except LookupError:
         return None
+    if not getattr(info, "_is_text_encoding", True) or info.name == "undefined":
+        return None  # rot13, base64, zlib, 'undefined' are codecs but not charsets
+    codec = info.name
     return _ALIASES.get(codec, codec)
 
 
@@ -97,7 +100,7 @@ def _sniff_binary(body: bytes) -> str | None:
 def _decodes_cleanly(body: bytes, encoding: str) -> bool:
     try:
         body.decode(encoding)
-    except (UnicodeDecodeError, LookupError):
+    except (UnicodeError, LookupError):  # UnicodeError: codecs such as 'undefined' always raise
         return False
     return True
 

@@ -17,7 +17,7 @@ from pipeline.attachments import find_attachments
 from pipeline.citations import find_citations
 from pipeline.clean import strip_boilerplate
 from pipeline.decode import decode_body
-from pipeline.errors import SchemaValidationError
+from pipeline.errors import ExtractionError, SchemaValidationError
 from pipeline.integrity import check_integrity
 from pipeline.metadata import extract_metadata
 from pipeline.sections import split_sections
@@ -30,10 +30,14 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def canonical_url(url: str) -> str:
     """Lower-case scheme and host, no default port, no fragment; path and query kept."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:  # 'http://[::1', 'http://a:99999/'
+        raise ExtractionError(f"invalid page URL {url!r}: {exc}", url=url, stage="record") from exc
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
-    port = parts.port if parts.port and parts.port != _DEFAULT_PORTS.get(scheme) else None
+    port = port if port and port != _DEFAULT_PORTS.get(scheme) else None
     netloc = f"{host}:{port}" if port else host
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
 
