@@ -19,7 +19,7 @@ from rich.table import Table
 from pipeline.errors import PipelineError
 from pipeline.record import extract_notice
 from pipeline.settings import Settings
-from schemas.record import NoticeRecord, record_json_schema
+from schemas.record import METADATA_FIELDS, NoticeRecord, record_json_schema
 from schemas.stages import FetchResult
 
 app = typer.Typer(
@@ -27,18 +27,6 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 log = logging.getLogger("pipeline.cli")
-
-FIELDS = (
-    "title",
-    "index_no",
-    "publisher",
-    "published_date",
-    "written_date",
-    "doc_no",
-    "disclosure",
-    "validity",
-    "topic",
-)
 
 
 def _dump(record: NoticeRecord) -> str:
@@ -124,7 +112,7 @@ def print_summary(rows: list[dict[str, Any]], out: Path) -> None:
             e = row["result"]["error"]
             table.add_row(name, "-", "-", "-", "-", "-", f"[red]{e['stage']}: {e['message']}[/red]")
             continue
-        n_fields = sum(1 for f in FIELDS if getattr(rec, f) is not None)
+        n_fields = sum(1 for f in METADATA_FIELDS if getattr(rec, f) is not None)
         n_sections, stack = 0, list(rec.sections)
         while stack:
             s = stack.pop()

@@ -26,20 +26,9 @@ from lxml import etree
 
 from pipeline.clean import BLOCK_TAGS, collapse, text_of
 from pipeline.patterns import load
-from schemas.record import DocNumber, IndexNumber
+from schemas.record import METADATA_FIELDS, DocNumber, IndexNumber
 from schemas.stages import CleanDocument, NoticeMetadata
 
-FIELDS = (
-    "title",
-    "index_no",
-    "publisher",
-    "published_date",
-    "written_date",
-    "doc_no",
-    "disclosure",
-    "validity",
-    "topic",
-)
 _PRIORITY = {
     "table": 0,
     "dl": 0,
@@ -385,7 +374,7 @@ def extract_metadata(doc: CleanDocument) -> NoticeMetadata:
     _scan_pairs(root, found, labels, ignored)
     _scan_meta(root, found)
     for name, value in doc.script_fields.items():
-        if name in FIELDS:
+        if name in METADATA_FIELDS:
             found.offer(name, value, "script")
     refs = _title_refs(root)
     title = found.best("title")

@@ -8,7 +8,7 @@ is the published JSON Schema and a test keeps it equal to :func:`record_json_sch
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,6 +37,9 @@ FieldName = Literal[
     "validity",
     "topic",
 ]
+
+
+METADATA_FIELDS: tuple[FieldName, ...] = get_args(FieldName)
 
 
 class _Model(BaseModel):
