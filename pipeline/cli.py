@@ -1,12 +1,14 @@
 """The ``notices`` command line. Prints for people; the library underneath only logs.
 
-``notices extract`` never imports Prefect (1.1 s) and builds its settings once per process.
+``notices extract`` never imports Prefect (1.1 s) and builds its settings once per process;
+the crawl commands import it (through ``flows``) only when they run.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -14,12 +16,18 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pipeline.errors import PipelineError
 from pipeline.record import extract_notice
 from pipeline.settings import Settings
+from pipeline.sites import load_site, site_for_urls
+from pipeline.siteserver import serve_site
+from pipeline.store import SqliteStore
+from schemas.crawl import CrawlSummary
 from schemas.record import METADATA_FIELDS, NoticeRecord, record_json_schema
+from schemas.site import SiteConfig
 from schemas.stages import FetchResult
 
 app = typer.Typer(
@@ -180,16 +188,161 @@ def schema() -> None:
     sys.stdout.write(json.dumps(record_json_schema(), ensure_ascii=False, indent=2) + "\n")
 
 
+def _prefect_env() -> None:
+    """What every Prefect-running command sets before Prefect is imported."""
+    os.environ["DO_NOT_TRACK"] = "1"
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def _data_paths(db: Path | None, archive: Path | None, settings: Settings) -> tuple[Path, Path]:
+    home = Path(settings.data_dir)
+    return db or home / "notices.sqlite", archive or home / "warc"
+
+
+def crawl_with_progress(
+    site: SiteConfig,
+    *,
+    db: Path,
+    archive: Path,
+    delay: float | None,
+    refresh: bool,
+    max_pages: int | None,
+    quiet: bool,
+) -> CrawlSummary:
+    """Run the crawl flow with a progress display on stderr."""
+    _prefect_env()
+    from flows.run import run_crawl
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:>6}"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+        transient=True,
+    ) as bar:
+        counters = {
+            "found": bar.add_task("links found", total=None),
+            "fetched": bar.add_task("pages fetched", total=None),
+            "extracted": bar.add_task("records made", total=None),
+        }
+
+        def hook(event: str, n: int) -> None:
+            if event in counters:
+                bar.advance(counters[event], n)
+
+        return run_crawl(
+            site, db=db, archive=archive, delay=delay, refresh=refresh, max_pages=max_pages, progress=hook
+        )
+
+
+def print_crawl_summary(summary: CrawlSummary) -> None:
+    table = Table(title=f"crawl of {summary.site}", show_header=False)
+    table.add_column("what")
+    table.add_column("n", justify="right")
+    for label, value in summary.rows():
+        table.add_row(label, value)
+    err.print(table)
+    err.print(f"records: {summary.db}\narchive: {summary.archive}")
+
+
+@app.command()
+def crawl(
+    targets: Annotated[list[str], typer.Argument(help="A site configuration (sites/*.yaml) or start URLs")],
+    db: Annotated[Path | None, typer.Option(help="Crawl database (default: data/notices.sqlite)")] = None,
+    archive: Annotated[Path | None, typer.Option(help="WARC folder (default: data/warc)")] = None,
+    max_pages: Annotated[int | None, typer.Option(min=1, help="Fetch at most this many notices")] = None,
+    delay: Annotated[float | None, typer.Option(min=0, help="Seconds between requests to a host")] = None,
+    allow_private_addresses: Annotated[
+        bool, typer.Option(help="Let the crawl reach loopback/private addresses (e.g. 127.0.0.1)")
+    ] = False,
+    refresh: Annotated[bool, typer.Option(help="Re-check every known notice now (conditional GET)")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bar")] = False,
+) -> None:
+    """Crawl a site: discover notices, fetch politely, archive to WARC, extract and store records.
+
+    Running the same command again on the same --db/--archive continues or refreshes that crawl.
+    Exits 0 when the crawl ran to the end, even if pages failed (they are recorded with reasons).
+    """
+    settings = Settings()
+    try:
+        if len(targets) == 1 and targets[0].endswith((".yaml", ".yml")):
+            site = load_site(targets[0])
+            if allow_private_addresses:
+                site = site.model_copy(update={"allow_private_addresses": True})
+        else:
+            site = site_for_urls(targets, allow_private_addresses=allow_private_addresses)
+    except PipelineError as exc:
+        err.print(f"[red]error[/red]: {exc.message}")
+        raise typer.Exit(2) from exc
+    db_path, archive_path = _data_paths(db, archive, settings)
+    try:
+        summary = crawl_with_progress(
+            site,
+            db=db_path,
+            archive=archive_path,
+            delay=delay,
+            refresh=refresh,
+            max_pages=max_pages,
+            quiet=quiet,
+        )
+    except PipelineError as exc:
+        err.print(f"[red]error[/red] ({exc.stage}): {exc.message}")
+        raise typer.Exit(1) from exc
+    print_crawl_summary(summary)
+
+
+def _fixture_site() -> tuple[Path, dict[str, str], str]:
+    """The mini site: folder, Content-Type per path (as its real servers sent), start path."""
+    root = Path(__file__).resolve().parent.parent / "fixtures" / "corpus" / "site"
+    manifest = json.loads((root / "MANIFEST.json").read_text(encoding="utf-8"))
+    types = {
+        path: n["content_type_header"]
+        for path, n in manifest["notices"].items()
+        if n.get("content_type_header")
+    }
+    return root, types, manifest["start_url"]
+
+
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Where the records go")] = Path("records.jsonl"),
+    data: Annotated[Path, typer.Option(help="Where the demo's database, WARC files and records go")] = Path(
+        "data/demo"
+    ),
+    quiet: Annotated[bool, typer.Option(help="No progress bar")] = False,
 ) -> None:
-    """Extract every fixture page (fixtures/manifest.jsonl) into records.jsonl; print a summary table."""
-    manifest = Path(__file__).resolve().parent.parent / "fixtures" / "manifest.jsonl"
-    if not manifest.is_file():
-        raise typer.BadParameter(f"fixture manifest missing: {manifest}")
-    rows = run_manifest(manifest, out, Settings())
-    print_summary(rows, out)
+    """Serve the fixture site on 127.0.0.1, crawl it with the real flow, print the summary."""
+    root, types, start = _fixture_site()
+    replace = {"http://127.0.0.1:8000": "{base}"}
+    try:
+        server = serve_site(root, port=8000, content_types=types, replace=replace)
+        site_server = server.__enter__()
+    except OSError:  # port 8000 taken: any free port, absolute URLs rewritten to it
+        server = serve_site(root, port=0, content_types=types, replace=replace)
+        site_server = server.__enter__()
+    try:
+        err.print(f"serving {root} at {site_server.base_url}")
+        site = SiteConfig(
+            name="demo",
+            start_urls=[site_server.base_url + start],
+            allow_private_addresses=True,
+            politeness={"min_delay": 0.05},
+            recheck_days=0,
+        )
+        summary = crawl_with_progress(
+            site, db=data / "notices.sqlite", archive=data / "warc", delay=None, refresh=False, max_pages=None,
+            quiet=quiet,
+        )  # fmt: skip
+    finally:
+        server.__exit__(None, None, None)
+    print_crawl_summary(summary)
+    out = data / "records.jsonl"
+    with SqliteStore(data / "notices.sqlite") as store, out.open("w", encoding="utf-8") as fh:
+        for record in store.records(site.name):
+            fh.write(_dump(record) + "\n")
+    err.print(f"records as JSON Lines: {out.resolve()}")
 
 
 def main() -> None:

@@ -7,6 +7,7 @@
     │   ├── TransientFetchError   timeout, connection error, 5xx, 429: worth a retry
     │   └── PermanentFetchError   404, 410, robots refusal, wrong content type, too large
     ├── DecodeError               the bytes are not a decodable HTML document (empty, PDF, binary)
+    ├── DiscoveryError            a list page, sitemap or site configuration could not be read
     ├── ExtractionError           the HTML could not be turned into a notice
     ├── SchemaValidationError     the assembled record broke the published schema
     └── StoreError                the record store refused a read or write
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 __all__ = [
     "DecodeError",
+    "DiscoveryError",
     "ExtractionError",
     "FetchError",
     "PermanentFetchError",
@@ -60,6 +62,10 @@ class PermanentFetchError(FetchError):
 
 class DecodeError(PipelineError):
     stage = "decode"
+
+
+class DiscoveryError(PipelineError):
+    stage = "discover"
 
 
 class ExtractionError(PipelineError):
