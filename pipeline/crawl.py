@@ -99,6 +99,7 @@ class Crawler:
             allow_private=site.allow_private_addresses,
             min_delay=delay if delay is not None else site.politeness.min_delay,
             max_concurrent=site.politeness.max_concurrent,
+            robots_archive=self._archived_robots,
         )
         self.run_id = uuid.uuid4().hex[:16]
         self.resume_since: dt.datetime | None = None
@@ -115,6 +116,18 @@ class Crawler:
         self.store.start_run(self.run_id, site.name)
         self._attempted: set[str] = set()
         self._fetched_notices = 0
+
+    def _archived_robots(self, url: str, max_age: float) -> tuple[int, bytes, float] | None:
+        """A robots.txt this crawl archived less than ``max_age`` seconds ago: (status, body, age)."""
+        now = dt.datetime.now(dt.UTC)
+        capture = self.store.latest_capture(url, since=now - dt.timedelta(seconds=max_age), status=None)
+        if capture is None or capture.status is None:
+            return None
+        return (
+            capture.status,
+            self.archive.read(capture.warc).body,
+            (now - capture.fetched_at).total_seconds(),
+        )
 
     def _emit(self, event: str, n: int = 1) -> None:
         if self.progress is not None:

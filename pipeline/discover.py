@@ -350,8 +350,10 @@ def _anchor_text(a: Any) -> tuple[str, str, str]:
         return raw, raw, ""
     date_only = _one("date_only")
     dates: list[str] = []
-    for child in a.iter():
-        if child is a or not _tag(child):
+    # Children and grandchildren only, a few of them: <a><span>title</span><em>date</em></a>.
+    near = [c for child in a[:10] for c in (child, *child[:10])]
+    for child in near:
+        if not _tag(child):
             continue
         t = collapse(text_of(child))
         if t and len(t) <= 20 and date_only.match(t):
@@ -370,15 +372,21 @@ def _is_titlelike(title: str) -> bool:
 
 @dataclass
 class _Regions:
-    chrome: set[Any]  # inside any page chrome (navigation, footer, sidebar, pager)
-    nav: set[Any]  # inside chrome that is not a pager
-    pager: set[Any]  # inside a block whose class/id says pager
+    chrome: set[Any]  # inside navigation, header, footer, sidebar or a pager: never a notice list
+    nav: set[Any]  # inside chrome that is not a pager: never pagination either
+    pager: set[Any]  # inside a block whose class/id says page/pager: page numbers there are pagination
 
 
 def _regions(root: Any) -> _Regions:
-    """Which elements stand in page chrome, in one pass (parents come before children)."""
+    """Which elements stand in page chrome, in one pass (parents come before children).
+
+    A pager name (pagination, page_nav) makes chrome but not navigation; the loose "page"
+    only marks where page numbers count, since "page-main" may wrap the list itself and
+    "page-header" is still a header.
+    """
     exclude = _words("exclude_tokens")
     pager_words = _words("pager_tokens")
+    zone_words = _words("pager_zone_tokens")
     tags = _words("exclude_tags")
     roles = _words("exclude_roles")
     reg = _Regions(set(), set(), set())
@@ -388,15 +396,24 @@ def _regions(root: Any) -> _Regions:
             continue
         parent = el.getparent()
         tokens = _tokens(el)
-        own_pager = any(t in pager_words for t in tokens)
+        names = [
+            _TOKEN_SPLIT.sub("", n) for n in f"{el.get('class') or ''} {el.get('id') or ''}".lower().split()
+        ]
+        pager = any(t in pager_words for t in tokens) or any(n in pager_words for n in names)
         own_nav = tag in tags or (el.get("role") or "").lower() in roles
-        own_nav = own_nav or any(t in exclude and t not in pager_words for t in tokens)
-        if own_nav or (parent is not None and parent in reg.nav):
+        own_nav = own_nav or (not pager and any(t in exclude for t in tokens))
+        own_chrome = own_nav or pager or any(t in exclude for t in tokens)
+        own_zone = pager or any(t in zone_words for t in tokens)
+        if parent is not None:
+            own_nav = own_nav or parent in reg.nav
+            own_chrome = own_chrome or parent in reg.chrome
+            own_zone = own_zone or parent in reg.pager
+        if own_nav:
             reg.nav.add(el)
-        if own_pager or (parent is not None and parent in reg.pager):
-            reg.pager.add(el)
-        if el in reg.nav or el in reg.pager or (parent is not None and parent in reg.chrome):
+        if own_chrome:
             reg.chrome.add(el)
+        if own_zone:
+            reg.pager.add(el)
     return reg
 
 
@@ -726,7 +743,7 @@ def _select_hinted(
 ) -> list[_Anchor]:
     """Anchors chosen by the site's hints: link_xpath selects, notice_url_pattern filters."""
     depth = _int("max_item_depth")
-    pool = candidates
+    pool = list(candidates)
     if hints.link_xpath:
         try:
             found = root.xpath(hints.link_xpath)
@@ -739,7 +756,7 @@ def _select_hinted(
         pool = [a for a in candidates if a.el in selected]
         if not pool:
             warnings.append("hints.link_xpath selected no links")
-    picked = pool
+    picked = list(pool)
     if hints.notice_url_pattern:
         rx = re.compile(hints.notice_url_pattern)
         picked = [a for a in pool if rx.search(a.url)]
@@ -751,8 +768,9 @@ def _select_hinted(
     containers = {a.container for a in picked if a.container is not None}
     if hints.notice_url_pattern:
         # documents in the list stand beside the notices the pattern matched
+        taken = {id(a) for a in picked}
         for a in pool:
-            if a.doc and a not in picked and _join_item(a, items, containers, depth):
+            if a.doc and id(a) not in taken and _join_item(a, items, containers, depth):
                 items.setdefault(a.item, _Item(a.item)).anchors.append(a)
                 picked.append(a)
     for item in items.values():
@@ -819,7 +837,9 @@ def _trs_call(args: list[str], script: str, pos: int) -> tuple[int, str, str] | 
         m = string.match(s)
         return m.group(2) if m else None
 
-    if len(args) >= 4 and literal(args[0]) is None:  # (count, current, "index", "html")
+    first = literal(args[0])
+    if len(args) == 4 or (len(args) > 4 and (first is None or first.strip().isdigit())):
+        # (count, current, "index", "html")
         count_arg, name, ext = args[0], literal(args[2]), literal(args[3])
     elif len(args) >= 5:  # ("page_div", count, current, "index", "html", records)
         count_arg, name, ext = args[1], literal(args[3]), literal(args[4])
@@ -976,10 +996,12 @@ def _paginate(root: Any, anchors: list[_Anchor], base: str, page_url: str, hints
             templates.setdefault(t[0], set()).add(t[1])
             if digits.fullmatch(text):
                 offsets.append(t[1] - int(text))
-    if templates:
-        tpl, numbers = max(templates.items(), key=lambda kv: len(kv[1]))
-    else:
-        tpl, numbers = "", set()
+    tpl, numbers = max(templates.items(), key=lambda kv: len(kv[1])) if templates else ("", set())
+    own = _template(page_url)
+    if own is not None and own[0] == tpl:
+        numbers = numbers | {own[1]}
+    if len(numbers) < 2 and count is None:
+        tpl, numbers = "", set()  # one number is no page numbering (archive-2023.html)
     for a, text in found:
         t = _template(a.url)
         if first.match(text) or "first" in (a.el.get("rel") or "").lower():
@@ -989,9 +1011,6 @@ def _paginate(root: Any, anchors: list[_Anchor], base: str, page_url: str, hints
         else:
             add(a.url, 1e9 + a.order)
     if tpl:
-        own = _template(page_url)
-        if own is not None and own[0] == tpl:
-            numbers = numbers | {own[1]}
         lo, hi = _number_range(numbers, count, offsets)
         if hi - lo + 1 > cap:
             if not warnings:  # createPageHTML's cap was not reported already
@@ -1168,7 +1187,7 @@ def _text_sitemap(body: bytes, url: str) -> Sitemap:
     entries: list[SitemapEntry] = []
     seen: set[str] = set()
     lines = 0
-    for line in body.decode("utf-8", "replace").splitlines():
+    for line in body.decode("utf-8-sig", "replace").splitlines():
         line = line.strip()
         if not line:
             continue

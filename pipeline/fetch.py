@@ -244,6 +244,7 @@ class Fetcher:
         min_delay: float | None = None,
         max_concurrent: int | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        robots_archive: Callable[[str, float], tuple[int, bytes, float] | None] | None = None,
     ) -> None:
         self.settings = settings
         self.archive = archive
@@ -268,6 +269,7 @@ class Fetcher:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self._sleep = sleep
+        self._robots_archive = robots_archive
         self._gates: dict[str, HostGate] = {}
         self._robots: dict[str, tuple[RobotsPolicy, float]] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
@@ -308,6 +310,13 @@ class Fetcher:
         ttl = self.settings.robots_ttl_hours * 3600
         retry = self.settings.robots_retry_minutes * 60
         url = origin + "/robots.txt"
+        if self._robots_archive is not None:  # a robots.txt archived less than ttl ago is still good
+            archived = self._robots_archive(url, ttl)
+            if archived is not None:
+                status, body, age = archived
+                policy = policy_for_status(status, body, self.settings.user_agent_name)
+                if policy.source != "disallow_all":
+                    return policy, ttl - age
         try:
             hop = self._follow(FetchRequest(url=url, kind="robots"), max_hops=5, check_robots=False)
         except _Failure as failure:

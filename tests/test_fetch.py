@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import subprocess
 import time
 import zlib
@@ -178,7 +179,7 @@ def make_fetcher(
     return Fetcher(
         settings(**overrides),
         archive,
-        host_allowed=lambda url: (url.split("/")[2].split(":")[0] in hosts),
+        host_allowed=lambda url: url.split("/")[2].split(":")[0] in hosts,
         allow_private=allow_private,
     )
 
@@ -245,7 +246,9 @@ def test_slow_response_times_out(server: SiteServer, archive: Archive) -> None:
 
 def test_dripping_response_is_cut_at_the_deadline(server: SiteServer, archive: Archive) -> None:
     started = time.monotonic()
-    out = get(make_fetcher(server, archive, fetch_retries=0, fetch_deadline=1.0), server, "/drip.html").outcome
+    out = get(
+        make_fetcher(server, archive, fetch_retries=0, fetch_deadline=1.0), server, "/drip.html"
+    ).outcome
     assert (out.outcome, out.reason) == ("failed", "timeout")
     assert time.monotonic() - started < 3.5
 
@@ -317,7 +320,9 @@ def test_too_many_redirects(tree: Path, archive: Archive) -> None:
     assert len([p for p in srv.paths() if p.startswith("/r") and p != "/robots.txt"]) == 4
 
 
-def test_loopback_refused_unless_the_site_allows_private_addresses(server: SiteServer, archive: Archive) -> None:
+def test_loopback_refused_unless_the_site_allows_private_addresses(
+    server: SiteServer, archive: Archive
+) -> None:
     out = get(make_fetcher(server, archive, allow_private=False), server, "/ok/page.html").outcome
     assert (out.outcome, out.reason) == ("failed", "blocked_address")
     assert server.requests == []  # not even robots.txt was asked for
@@ -399,7 +404,7 @@ def test_min_delay_spaces_requests_to_a_host(server: SiteServer, archive: Archiv
     outs = [x.outcome for x in f.fetch_many(reqs)]
     assert all(o.outcome == "fetched" for o in outs)
     times = sorted(r.at for r in server.requests if r.path.startswith("/ok/p"))
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 0.18
 
 
@@ -409,7 +414,7 @@ def test_crawl_delay_from_robots_is_honoured(tree: Path, archive: Archive) -> No
         f = make_fetcher(srv, archive, latency_factor=0.0)
         list(f.fetch_many([FetchRequest(url=f"{srv.base_url}/ok/p{i}.html") for i in range(4)]))
     times = sorted(r.at for r in srv.requests if r.path.startswith("/ok/p"))
-    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.28
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.28
 
 
 def test_concurrency_per_host_is_capped(tree: Path, archive: Archive) -> None:
@@ -420,7 +425,9 @@ def test_concurrency_per_host_is_capped(tree: Path, archive: Archive) -> None:
     routes = {f"/s{i}.html": slowish for i in range(8)}
     with serve_site(tree, routes=routes) as srv:
         f = make_fetcher(srv, archive, fetch_workers=8, max_concurrent_per_host=2, read_timeout=2.0)
-        outs = [x.outcome for x in f.fetch_many([FetchRequest(url=f"{srv.base_url}/s{i}.html") for i in range(8)])]
+        outs = [
+            x.outcome for x in f.fetch_many([FetchRequest(url=f"{srv.base_url}/s{i}.html") for i in range(8)])
+        ]
     assert all(o.outcome == "fetched" for o in outs)
     assert srv.max_in_flight == 2
 

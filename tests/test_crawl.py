@@ -1,0 +1,288 @@
+"""The crawl steps end to end on the mini site (fixtures/corpus/site) served on 127.0.0.1.
+
+These drive ``Crawler.run()`` (the same steps the Prefect flow runs as tasks) so they take
+milliseconds; tests/test_flows.py runs the real flow.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+
+from pipeline.crawl import Crawler
+from pipeline.settings import Settings
+from pipeline.siteserver import SiteServer, serve_site
+from schemas.crawl import CrawlSummary
+from schemas.site import SiteConfig
+from tests.conftest import FIXTURES, gold_pages
+
+SITE = FIXTURES / "corpus" / "site"
+MANIFEST = json.loads((SITE / "MANIFEST.json").read_text(encoding="utf-8"))
+TYPES = {path: n["content_type_header"] for path, n in MANIFEST["notices"].items()}
+
+
+def fast_settings(**overrides: object) -> Settings:
+    base: dict[str, object] = {
+        "min_delay": 0.0,
+        "backoff_base": 0.01,
+        "read_timeout": 1.0,
+        "fetch_deadline": 3.0,
+    }
+    base.update(overrides)
+    return Settings(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture()
+def site_copy(tmp_path: Path) -> Path:
+    """A private copy of the mini site, so a test may change a page."""
+    root = tmp_path / "site"
+    shutil.copytree(SITE, root)
+    return root
+
+
+@pytest.fixture()
+def server(site_copy: Path) -> Iterator[SiteServer]:
+    with serve_site(site_copy, content_types=TYPES, replace={"http://127.0.0.1:8000": "{base}"}) as srv:
+        yield srv
+
+
+def mini_site(srv: SiteServer, **extra: object) -> SiteConfig:
+    return SiteConfig(
+        name="mini", start_urls=[srv.base_url + MANIFEST["start_url"]], allow_private_addresses=True, **extra
+    )  # type: ignore[arg-type]
+
+
+def crawl(
+    site: SiteConfig, tmp_path: Path, *, settings: Settings | None = None, **kw: object
+) -> CrawlSummary:
+    with Crawler(
+        site, settings or fast_settings(), db=tmp_path / "db.sqlite", archive_dir=tmp_path / "warc", **kw
+    ) as crawler:  # type: ignore[arg-type]
+        return crawler.run()
+
+
+def db_rows(tmp_path: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(tmp_path / "db.sqlite") as conn:
+        return list(conn.execute(sql))
+
+
+def test_crawl_finds_exactly_the_manifest_notices(server: SiteServer, tmp_path: Path) -> None:
+    summary = crawl(mini_site(server), tmp_path)
+    base = server.base_url
+    records = dict(db_rows(tmp_path, "SELECT url, title FROM notices"))
+    assert set(records) == {base + p for p in MANIFEST["notices"]}
+    assert summary.new_records == len(MANIFEST["notices"]) and summary.fetched == len(MANIFEST["notices"])
+    # the deliberate 404s are recorded with their reason, not lost
+    failed = dict(db_rows(tmp_path, "SELECT url, reason FROM urls WHERE state = 'failed'"))
+    assert failed == {base + p: "not_found" for p in MANIFEST["expected_404"]}
+    assert summary.failed == {"not_found": len(MANIFEST["expected_404"])}
+    # robots.txt disallows /search/: never asked for
+    assert not [p for p in server.paths() if p.startswith("/search/")]
+    assert server.paths().count("/robots.txt") == 1
+
+
+def test_records_match_the_gold_labels(server: SiteServer, tmp_path: Path) -> None:
+    crawl(mini_site(server), tmp_path)
+    gold = {g.name: g.gold for g in gold_pages(FIXTURES / "corpus" / "pages")}
+    rows = db_rows(tmp_path, "SELECT url, record_json FROM notices")
+    for url, blob in rows:
+        path = str(url)[len(server.base_url) :]
+        expected = gold[MANIFEST["notices"][path]["page"]]
+        record = json.loads(str(blob))
+        assert record["title"] == expected["title"], path
+        assert record["published_date"] == expected["published_date"], path
+        assert record["source"]["warc"] and record["source"]["sha256"]
+
+
+def test_documents_are_fetched_only_as_attachments(server: SiteServer, tmp_path: Path) -> None:
+    summary = crawl(mini_site(server), tmp_path)
+    kinds = dict(db_rows(tmp_path, "SELECT url, kind FROM urls"))
+    base = server.base_url
+    for path in MANIFEST["linked_files"] + MANIFEST["attachment_files"]:
+        assert kinds[base + path] == "attachment", path
+        assert server.paths().count(path) == 1
+    notice_ids = [r[0] for r in db_rows(tmp_path, "SELECT url FROM notices WHERE url LIKE '%.pdf'")]
+    assert notice_ids == []
+    assert summary.attachments == len(MANIFEST["linked_files"]) + len(MANIFEST["attachment_files"])
+
+
+def test_every_record_points_at_its_archived_bytes(server: SiteServer, tmp_path: Path) -> None:
+    import hashlib
+
+    from pipeline.archive import read_record
+
+    crawl(mini_site(server), tmp_path)
+    for (blob,) in db_rows(tmp_path, "SELECT record_json FROM notices"):
+        source = json.loads(str(blob))["source"]
+        archived = read_record(tmp_path / "warc", source["warc"])
+        assert hashlib.sha256(archived.body).hexdigest() == source["sha256"]
+        assert archived.url == source["url"] or archived.url.endswith(source["url"].split("/", 3)[3])
+
+
+def test_rerun_sends_conditional_requests_and_writes_no_versions(server: SiteServer, tmp_path: Path) -> None:
+    crawl(mini_site(server), tmp_path)
+    first = len(server.requests)
+    summary = crawl(mini_site(server), tmp_path, refresh=True)
+    again = server.requests[first:]
+    notice_gets = [r for r in again if r.path in MANIFEST["notices"]]
+    assert len(notice_gets) == len(MANIFEST["notices"])
+    assert all("If-None-Match" in r.headers for r in notice_gets)
+    assert summary.unchanged == len(MANIFEST["notices"]) and summary.fetched == 0
+    assert summary.new_records == 0 and summary.new_versions == 0
+    assert db_rows(tmp_path, "SELECT COUNT(*) FROM versions") == [(len(MANIFEST["notices"]),)]
+
+
+def test_incremental_run_stops_at_known_notices(server: SiteServer, tmp_path: Path) -> None:
+    crawl(mini_site(server), tmp_path)
+    first = len(server.requests)
+    summary = crawl(mini_site(server), tmp_path)  # no refresh, nothing due
+    again = [r.path for r in server.requests[first:]]
+    assert again.count("/zwgk/bmdt/index.html") == 1
+    assert "/zwgk/bmdt/index_1.html" not in again  # the first page brought nothing new
+    assert not [p for p in again if p in MANIFEST["notices"]]
+    assert summary.list_pages == 1 and summary.new_urls == 0
+
+
+def test_a_changed_page_gives_exactly_one_new_version(
+    site_copy: Path, server: SiteServer, tmp_path: Path
+) -> None:
+    crawl(mini_site(server), tmp_path)
+    path = "/zwgk/bmdt/202409/t20240925_4712345.html"
+    page = site_copy / path.lstrip("/")
+    html = page.read_text(encoding="utf-8")
+    assert "政府开放日" in html
+    page.write_text(html.replace("政府开放日", "政府开放周"), encoding="utf-8")
+    summary = crawl(mini_site(server), tmp_path, refresh=True)
+    assert summary.new_versions == 1 and summary.fetched == 1
+    assert summary.unchanged == len(MANIFEST["notices"]) - 1
+    versions = db_rows(tmp_path, "SELECT url, current_version FROM notices WHERE current_version > 1")
+    assert versions == [(server.base_url + path, 2)]
+
+
+def test_new_notice_on_the_first_list_page_is_found_incrementally(
+    site_copy: Path, server: SiteServer, tmp_path: Path
+) -> None:
+    crawl(mini_site(server), tmp_path)
+    src = site_copy / "zwgk/bmdt/202409/t20240925_4712345.html"
+    new = site_copy / "zwgk/bmdt/202411/t20241101_4800001.html"
+    new.parent.mkdir()
+    new.write_text(src.read_text(encoding="utf-8").replace("2024年", "2024 年"), encoding="utf-8")
+    index = site_copy / "zwgk/bmdt/index.html"
+    html = index.read_text(encoding="utf-8")
+    item = '<li><a href="./202411/t20241101_4800001.html" title="新的通知">新的通知公告发布</a><span>2024-11-01</span></li>\n'
+    index.write_text(html.replace('<ul class="list">\n', '<ul class="list">\n' + item, 1), encoding="utf-8")
+    summary = crawl(mini_site(server), tmp_path)
+    assert summary.new_urls == 1 and summary.fetched == 1 and summary.new_records == 1
+
+
+def test_site_with_robots_503_records_refusals_and_finishes(site_copy: Path, tmp_path: Path) -> None:
+    def unavailable(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(503)
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    with serve_site(site_copy, content_types=TYPES, routes={"/robots.txt": unavailable}) as srv:
+        summary = crawl(mini_site(srv), tmp_path)
+        assert [p for p in srv.paths() if p != "/robots.txt"] == []
+    assert summary.failed == {"robots": 1}  # the start page; nothing else was even discovered
+    assert db_rows(tmp_path, "SELECT reason FROM urls WHERE kind = 'list'") == [("robots",)]
+
+
+def test_misbehaving_pages_are_recorded_and_the_crawl_finishes(site_copy: Path, tmp_path: Path) -> None:
+    import gzip
+    import time
+
+    def send(h: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str]) -> None:
+        h.send_response(status)
+        for k, v in {"Content-Type": "text/html", "Content-Length": str(len(body)), **headers}.items():
+            h.send_header(k, v)
+        h.end_headers()
+        h.wfile.write(body)
+
+    bomb = gzip.compress(b"\0" * 20_000_000)
+    routes = {
+        "/bad/slow.html": lambda h: (time.sleep(2), send(h, 200, b"<html></html>", {})),
+        "/bad/bomb.html": lambda h: send(h, 200, bomb, {"Content-Encoding": "gzip"}),
+        "/bad/loop.html": lambda h: send(h, 302, b"", {"Location": "/bad/loop.html?x"}),
+        "/bad/500.html": lambda h: send(h, 500, b"oops", {}),
+        "/bad/latin1.html": lambda h: send(
+            h,
+            200,
+            (SITE / "zwgk/bmdt/202409/t20240925_4712345.html").read_bytes(),
+            {"Content-Type": "text/html; charset=iso-8859-1"},
+        ),
+    }
+    routes["/bad/loop.html?x"] = routes["/bad/loop.html"]
+    index = site_copy / "zwgk/bmdt/index.html"
+    links = "".join(
+        f'<li><a href="{p}" title="坏页面{i}">坏页面坏页面坏页面{i}</a><span>2024-01-0{i + 1}</span></li>\n'
+        for i, p in enumerate(sorted(k for k in routes if "?" not in k))
+    )
+    html = index.read_text(encoding="utf-8")
+    index.write_text(html.replace('<ul class="list">\n', '<ul class="list">\n' + links, 1), encoding="utf-8")
+    settings = fast_settings(max_download_bytes=1_000_000, read_timeout=0.5, fetch_retries=1)
+    with serve_site(site_copy, content_types=TYPES, routes=routes) as srv:
+        summary = crawl(mini_site(srv), tmp_path, settings=settings)
+    reasons = dict(db_rows(tmp_path, "SELECT url, reason FROM urls WHERE url LIKE '%/bad/%'"))
+    reasons = {str(k).rsplit("/", 1)[1]: v for k, v in reasons.items()}
+    assert reasons == {
+        "slow.html": "timeout",
+        "bomb.html": "too_large",
+        "loop.html": "redirect_loop",
+        "500.html": "server_error",
+        "latin1.html": None,  # a wrong charset header still gives a record
+    }
+    assert summary.new_records == len(MANIFEST["notices"]) + 1
+    latin = db_rows(tmp_path, "SELECT title FROM notices WHERE url LIKE '%latin1%'")
+    assert latin and "政府开放日" in str(latin[0][0])
+
+
+def test_a_crawl_killed_with_sigkill_resumes_without_refetching(tmp_path: Path) -> None:
+    """The real CLI in a subprocess, killed mid-crawl with SIGKILL, then run again."""
+    import os
+    import signal
+    import time
+
+    from bench.gensite import generate_site
+
+    root = tmp_path / "gen"
+    generated = generate_site(root, 60, seed=3, per_list=10, columns=1, base_url="http://127.0.0.1:8000")
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "NOTICES_BACKOFF_BASE": "0.01"}
+    data = tmp_path / "data"
+    with serve_site(root, replace={"http://127.0.0.1:8000": "{base}"}) as srv:
+        start = srv.base_url + generated.start_urls[0]
+        cmd = [sys.executable, "-m", "pipeline.cli", "crawl", start, "--db", str(data / "db.sqlite"),
+               "--archive", str(data / "warc"), "--allow-private-addresses", "--delay", "0.15", "--quiet"]  # fmt: skip
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        notice_paths = set(generated.notices)
+        while time.monotonic() < deadline:
+            got = sum(1 for p in srv.paths() if p in notice_paths)
+            if got >= 15 or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the crawl ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        fetched_before = Counter(p for p in srv.paths() if p in notice_paths)
+        assert fetched_before
+        result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+        gets = Counter(p for p in srv.paths() if p in notice_paths)
+    assert max(gets.values()) == 1, [p for p, n in gets.items() if n > 1]  # nothing fetched twice
+    assert set(gets) == notice_paths  # nothing lost
+    records = db_rows(data, "SELECT COUNT(*) FROM notices")
+    assert records == [(len(notice_paths),)]
+    warcio = Path(sys.executable).with_name("warcio")
+    files = sorted((data / "warc").glob("*.warc.gz"))
+    check = subprocess.run([str(warcio), "check", *map(str, files)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout[-2000:]
