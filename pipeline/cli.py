@@ -22,7 +22,7 @@ from rich.table import Table
 from pipeline.errors import PipelineError
 from pipeline.record import extract_notice
 from pipeline.settings import Settings
-from pipeline.sites import load_site, site_for_urls
+from pipeline.sites import load_site, load_sites, site_for_urls
 from pipeline.siteserver import serve_site
 from pipeline.store import SqliteStore
 from schemas.crawl import CrawlSummary
@@ -292,6 +292,28 @@ def crawl(
         err.print(f"[red]error[/red] ({exc.stage}): {exc.message}")
         raise typer.Exit(1) from exc
     print_crawl_summary(summary)
+
+
+@app.command("serve-schedules")
+def serve_schedules(
+    sites: Annotated[Path, typer.Argument(help="Folder of site configurations")] = Path("sites"),
+    db: Annotated[Path | None, typer.Option(help="Crawl database (default: data/notices.sqlite)")] = None,
+    archive: Annotated[Path | None, typer.Option(help="WARC folder (default: data/warc)")] = None,
+) -> None:
+    """Serve a scheduled crawl deployment per site with a `schedule`, against a Prefect server."""
+    settings = Settings()
+    db_path, archive_path = _data_paths(db, archive, settings)
+    _prefect_env()
+    from flows.schedules import serve_schedules as serve
+
+    try:
+        configs = load_sites(sites)
+        for site in configs:
+            err.print(f"{site.name}: {site.schedule or '(no schedule)'}  {', '.join(site.start_urls)}")
+        serve(configs, db=str(db_path.resolve()), archive=str(archive_path.resolve()))
+    except PipelineError as exc:
+        err.print(f"[red]error[/red]: {exc.message}")
+        raise typer.Exit(2) from exc
 
 
 def _fixture_site() -> tuple[Path, dict[str, str], str]:

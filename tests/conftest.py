@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,13 @@ from pipeline.record import extract_notice
 from pipeline.settings import Settings
 from schemas.record import NoticeRecord
 from schemas.stages import CleanDocument, DecodedPage, FetchResult
+
+# Prefect (imported by the flow tests) gets a home of its own per test session, and never
+# calls out; these must be set before anything imports prefect.
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="notices-prefect-home-")
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ.pop("PREFECT_API_URL", None)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 CORPUS_PAGES = FIXTURES / "corpus" / "pages"
