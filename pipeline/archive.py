@@ -161,9 +161,12 @@ class Archive:
     # --- writing ---------------------------------------------------------------------
     def _roll(self) -> None:
         self._close_files()
-        self._seq += 1
-        self._name = f"{self.prefix}-{self._stamp}-{os.getpid()}-{self._seq:05d}.warc.gz"
-        path = self.directory / self._name
+        while True:  # never reuse a name: another Archive of this process may have written it
+            self._seq += 1
+            self._name = f"{self.prefix}-{self._stamp}-{os.getpid()}-{self._seq:05d}.warc.gz"
+            path = self.directory / self._name
+            if not path.exists():
+                break
         self._fh = path.open("xb")
         self._index = path.with_name(self._name[: -len(".warc.gz")] + ".cdxj").open("x", encoding="utf-8")
         self._writer = WARCWriter(self._fh, gzip=True, warc_version="1.1")
@@ -347,14 +350,16 @@ def _read_index(path: Path, *, repair: bool = False) -> list[ArchiveEntry]:
 
 
 def _scan(fh: BinaryIO, name: str, *, start: int) -> Iterator[ArchiveEntry]:
-    """Index entries for the complete records from ``start`` on (raises on a torn record)."""
+    """Index entries for the complete records from ``start`` (where ``fh`` stands); raises on a torn one."""
     import hashlib
 
     it = ArchiveIterator(fh)
     for record in it:
         body = record.content_stream().read()
         it.read_to_end(record)
-        offset = start + it.get_record_offset()
+        if getattr(record.raw_stream, "limit", 0) > 0:  # the file ends inside this record's block
+            raise EOFError(f"torn record at {it.get_record_offset()}")
+        offset = it.get_record_offset()  # warcio counts from where the file handle stood
         length = it.get_record_length()
         url = record.rec_headers.get_header("WARC-Target-URI") or ""
         date = record.rec_headers.get_header("WARC-Date") or "1970-01-01T00:00:00Z"
@@ -383,6 +388,15 @@ def read_record(directory: Path | str, location: WarcLocation | str) -> FetchRes
     path = Path(directory) / location.file
     if "/" in location.file or "\\" in location.file or not path.is_file():
         raise StoreError(f"no archive file {location.file!r} in {directory}")
+    try:
+        return _read_response(path, location)
+    except StoreError:
+        raise
+    except Exception as exc:  # warcio raises its own errors (ArchiveLoadFailed …) on a bad offset
+        raise StoreError(f"no readable response record at {location}: {exc}") from exc
+
+
+def _read_response(path: Path, location: WarcLocation) -> FetchResult:
     with path.open("rb") as fh:
         fh.seek(location.offset)
         record = next(iter(ArchiveIterator(fh)), None)

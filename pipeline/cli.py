@@ -316,6 +316,30 @@ def serve_schedules(
         raise typer.Exit(2) from exc
 
 
+@app.command("serve-site")
+def serve_site_command(
+    root: Annotated[
+        Path | None, typer.Argument(help="Folder to serve (default: the fixture mini site)")
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1")] = 8000,
+) -> None:
+    """Serve a site folder on 127.0.0.1 (the fixture site by default) until interrupted."""
+    import time
+
+    types: dict[str, str] = {}
+    if root is None:
+        root, types, _ = _fixture_site()
+    if not root.is_dir():
+        raise typer.BadParameter(f"no such folder: {root}")
+    with serve_site(root, port=port, content_types=types, replace={"http://127.0.0.1:8000": "{base}"}) as srv:
+        err.print(f"serving {root} at {srv.base_url} (Ctrl-C stops)")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
 def _fixture_site() -> tuple[Path, dict[str, str], str]:
     """The mini site: folder, Content-Type per path (as its real servers sent), start path."""
     root = Path(__file__).resolve().parent.parent / "fixtures" / "corpus" / "site"

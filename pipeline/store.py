@@ -196,12 +196,18 @@ class SqliteStore:
             self.conn.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
+            self._close_quietly()
             raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
         except OSError as exc:
             raise StoreError(f"cannot create the database folder for {self.path}: {exc}") from exc
         self._depth = 0
 
     # --- plumbing ------------------------------------------------------------------------
+    def _close_quietly(self) -> None:
+        conn = getattr(self, "conn", None)
+        if conn is not None:
+            conn.close()
+
     def _migrate(self) -> None:
         self.conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"

@@ -294,22 +294,27 @@ def killed_writer(directory: Path, n: int) -> list[WarcLocation]:
     return [WarcLocation.model_validate_json(line) for line in proc.stdout.splitlines()]
 
 
-def cut_inside(warc: Path, rec_type: str) -> int:
-    """Tear the last record of ``rec_type`` in half, drop index lines past the cut; its offset."""
+def cut_inside(warc: Path, rec_type: str, where: str) -> int:
+    """Tear the last record of ``rec_type`` and drop index lines past the cut; its offset.
+
+    ``early`` cuts inside its WARC headers, ``late`` 20 bytes before its end (headers whole,
+    payload and gzip trailer short): a kill can land anywhere in the write.
+    """
     lines = index_lines(warc)
     torn = [line for line in lines if line["type"] == rec_type][-1]
-    cut = torn["offset"] + torn["length"] // 2
+    cut = torn["offset"] + (30 if where == "early" else torn["length"] - 20)
     os.truncate(warc, cut)
     kept = [line for line in lines if line["offset"] + line["length"] <= cut]
     index_of(warc).write_text("".join(json.dumps(line) + "\n" for line in kept), encoding="utf-8")
     return int(torn["offset"])
 
 
+@pytest.mark.parametrize("where", ["early", "late"])
 @pytest.mark.parametrize("rec_type", ["response", "request"])
-def test_open_cuts_a_torn_last_record(tmp_path: Path, rec_type: str) -> None:
+def test_open_cuts_a_torn_last_record(tmp_path: Path, rec_type: str, where: str) -> None:
     locs = killed_writer(tmp_path, 3)
     [path] = sorted(tmp_path.glob("*.warc.gz"))
-    good_end = cut_inside(path, rec_type)
+    good_end = cut_inside(path, rec_type, where)
 
     archive = Archive.open(tmp_path)
     archive.close()
@@ -378,7 +383,7 @@ def test_open_repairs_an_index_line_cut_without_newline(tmp_path: Path) -> None:
 def test_after_a_crash_the_next_archive_writes_a_new_file(tmp_path: Path) -> None:
     killed_writer(tmp_path, 3)
     [old] = sorted(tmp_path.glob("*.warc.gz"))
-    cut_inside(old, "response")
+    cut_inside(old, "response", "late")
     with Archive.open(tmp_path) as archive:
         repaired_size = old.stat().st_size
         loc = archive.write(exchange(9))
