@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint typecheck pytest bench eval clean
+.PHONY: demo test lint typecheck pytest bench bench-crawl eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,11 @@ test: lint typecheck pytest
 bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/bench_extract.py
 
+bench-crawl: $(VENV)/.installed
+	$(BIN)/python bench/bench_crawl.py --pages 1000,5000
+
 eval: $(VENV)/.installed
 	$(BIN)/python ../shared/tools/eval_corpus.py
 
 clean:
-	rm -rf $(VENV) records.jsonl .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) records.jsonl data/demo .pytest_cache .mypy_cache .ruff_cache

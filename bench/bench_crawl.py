@@ -10,7 +10,7 @@ Runs, each in a fresh process, on the same generated site (bench/gensite.py, see
 3. ``flow-ephemeral`` — ``notices crawl`` with no server (the one-command demo's mode).
 
 Politeness delays are zero (``--delay 0``, ``NOTICES_LATENCY_FACTOR=0``); the site server runs
-in its own process. Prefect's share of the wall time = 1 − steps / flow. Peak memory is the
+in its own process. Peak memory is the
 crawling process's max RSS; run with two sizes (``--pages 1000,5000``) to see it stay flat.
 Results go to bench/out/crawl-<pages>.json and are printed as a table.
 """
@@ -20,12 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -41,11 +41,10 @@ import json, sys, time
 from pipeline.crawl import Crawler
 from pipeline.settings import Settings
 from pipeline.sites import site_for_urls
-site = site_for_urls([sys.argv[1]], allow_private_addresses=True)
-t = time.perf_counter()
+site = site_for_urls(json.loads(sys.argv[1]), allow_private_addresses=True)
 with Crawler(site, Settings(), db=sys.argv[2], archive_dir=sys.argv[3], delay=0.0) as c:
     s = c.run()
-print(json.dumps({"wall": time.perf_counter() - t, "summary": s.model_dump(mode="json")}))
+print(s.model_dump_json())
 """
 
 
@@ -56,15 +55,19 @@ def free_port() -> int:
 
 
 def run(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """(wall seconds, peak RSS of the child in MiB, stdout)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """(wall seconds, peak RSS of that child process in MiB, stdout)."""
     t = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - t
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
     if proc.returncode != 0:
-        raise SystemExit(f"{cmd[:4]} failed:\n{proc.stderr[-4000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) // 1024, proc.stdout + proc.stderr
+        raise SystemExit(f"{cmd[:4]} failed:\n{stderr[-4000:]}")
+    return wall, usage.ru_maxrss // 1024, stdout
 
 
 def wait_http(url: str, timeout: float = 90) -> None:
@@ -92,14 +95,12 @@ def measure(pages: int, work: Path, env: dict[str, str], api_url: str | None) ->
     try:
         base = f"http://127.0.0.1:{port}"
         wait_http(base + "/robots.txt")
-        start = base + manifest["start_urls"][0]
-        # all columns: one crawl per start URL would add list walks; use every column as a start URL
         starts = [base + s for s in manifest["start_urls"]]
         modes: list[tuple[str, list[str], dict[str, str]]] = [
-            ("steps", [sys.executable, "-c", STEPS, start], env),
+            ("steps", [sys.executable, "-c", STEPS, json.dumps(starts)], env),
         ]
         flow_cmd = [sys.executable, "-m", "pipeline.cli", "crawl", *starts, "--allow-private-addresses",
-                    "--delay", "0", "--quiet"]  # fmt: skip
+                    "--delay", "0", "--quiet", "--json"]  # fmt: skip
         if api_url:
             modes.append(("flow", flow_cmd, {**env, "PREFECT_API_URL": api_url}))
         modes.append(("flow-ephemeral", flow_cmd, env))
@@ -107,12 +108,12 @@ def measure(pages: int, work: Path, env: dict[str, str], api_url: str | None) ->
             data = work / f"data-{pages}-{name}"
             shutil.rmtree(data, ignore_errors=True)
             if name == "steps":
-                # the steps baseline crawls every column too
-                cmd = [sys.executable, "-c", STEPS.replace("[sys.argv[1]]", repr(starts)), start]
-                cmd += [str(data / "db.sqlite"), str(data / "warc")]
+                cmd = [*cmd, str(data / "db.sqlite"), str(data / "warc")]
             else:
                 cmd = [*cmd, "--db", str(data / "db.sqlite"), "--archive", str(data / "warc")]
-            wall, peak, _out = run(cmd, menv)
+            wall, peak, out = run(cmd, menv)
+            summary = json.loads(out.strip().splitlines()[-1])
+            in_steps = sum(summary["step_seconds"].values())
             import sqlite3
 
             with sqlite3.connect(data / "db.sqlite") as conn:
@@ -122,17 +123,15 @@ def measure(pages: int, work: Path, env: dict[str, str], api_url: str | None) ->
                 "records": records,
                 "pages_per_s": round(records / wall, 1),
                 "peak_rss_mib": peak,
+                "in_steps_s": round(in_steps, 2),
+                "outside_steps_share": round(1 - in_steps / wall, 3),
+                "step_seconds": summary["step_seconds"],
             }
-            print(f"  {pages:>6} {name:<15} {wall:7.1f} s  {records / wall:7.1f} notices/s  "
-                  f"{records} records  peak {peak} MiB", flush=True)  # fmt: skip
+            print(f"  {pages:>6} {name:<15} {wall:7.1f} s  {records / wall:7.1f} notices/s  {records} records  "
+                  f"peak {peak} MiB  outside steps {1 - in_steps / wall:.1%}", flush=True)  # fmt: skip
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=10)
-    steps = results["steps"]["wall_s"]  # type: ignore[index]
-    for name in ("flow", "flow-ephemeral"):
-        if name in results:
-            wall = results[name]["wall_s"]  # type: ignore[index]
-            results[name]["prefect_share"] = round(1 - steps / wall, 3)  # type: ignore[index]
     return results
 
 

@@ -260,6 +260,9 @@ def crawl(
     ] = False,
     refresh: Annotated[bool, typer.Option(help="Re-check every known notice now (conditional GET)")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Also print the run summary as JSON on stdout")
+    ] = False,
 ) -> None:
     """Crawl a site: discover notices, fetch politely, archive to WARC, extract and store records.
 
@@ -292,6 +295,8 @@ def crawl(
         err.print(f"[red]error[/red] ({exc.stage}): {exc.message}")
         raise typer.Exit(1) from exc
     print_crawl_summary(summary)
+    if as_json:
+        sys.stdout.write(summary.model_dump_json() + "\n")
 
 
 @app.command("serve-schedules")

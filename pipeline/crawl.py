@@ -22,6 +22,7 @@ Order of a run:
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -383,20 +384,31 @@ class Crawler:
         exist only once discovery is done). ``run()`` calls the steps directly; the Prefect
         flow calls each one as a task named after it.
         """
-        yield "recover", self.recover
+        yield "recover", self._timed("recover", self.recover)
         yield from self._extract_steps()
-        yield "discover", self.discover
+        yield "discover", self._timed("discover", self.discover)
         kinds: tuple[UrlKind, ...] = ("notice", "attachment")  # attachments found in this run's records too
         for kind in kinds:
             reqs = self.due(kind)
             size = self.settings.batch_size
             for i in range(0, len(reqs), size):
-                yield "fetch-batch", partial(self.fetch_batch, reqs[i : i + size])
+                yield "fetch-batch", self._timed("fetch-batch", partial(self.fetch_batch, reqs[i : i + size]))
                 yield from self._extract_steps()
 
     def _extract_steps(self) -> Iterator[tuple[StepName, Callable[[], object]]]:
         while self.awaiting_extraction():
-            yield "extract-batch", self.extract_batch
+            yield "extract-batch", self._timed("extract-batch", self.extract_batch)
+
+    def _timed(self, name: StepName, step: Callable[[], object]) -> Callable[[], object]:
+        def run() -> object:
+            started = time.perf_counter()
+            try:
+                return step()
+            finally:
+                spent = self.summary.step_seconds.get(name, 0.0) + time.perf_counter() - started
+                self.summary.step_seconds[name] = round(spent, 3)
+
+        return run
 
     def run(self) -> CrawlSummary:
         """The whole crawl without Prefect: the same steps the flow runs as tasks."""

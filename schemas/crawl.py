@@ -123,6 +123,9 @@ class CrawlSummary(_Model):
     new_versions: int = Field(0, description="Known notices whose record changed")
     attachments: int = Field(0, description="Documents archived")
     recovered: int = Field(0, description="Responses found in the archive that a killed run had not stored")
+    step_seconds: dict[str, float] = Field(
+        default_factory=dict, description="Wall time spent inside each kind of step (recover, discover, ...)"
+    )
     db: str = ""
     archive: str = ""
 

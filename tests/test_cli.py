@@ -85,3 +85,20 @@ def test_extract_never_imports_prefect() -> None:
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert r.stdout.strip().endswith("False"), r.stdout + r.stderr
+
+
+def test_demo_serves_the_fixture_site_and_crawls_it(tmp_path: Path) -> None:
+    """`notices demo`: the README's main job, end to end in a fresh process (Prefect ephemeral mode)."""
+    import os
+
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
+    env.pop("PREFECT_API_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "demo", "--data", str(tmp_path / "demo"), "--quiet"],
+        capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "new records" in result.stderr
+    lines = (tmp_path / "demo" / "records.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 14
+    assert list((tmp_path / "demo" / "warc").glob("*.warc.gz"))

@@ -100,3 +100,15 @@ def test_serve_schedules_refuses_to_run_without_a_server(monkeypatch: pytest.Mon
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     with pytest.raises(PipelineError, match="prefect server start"):
         serve_schedules([load_site(ROOT / "sites" / "mini-site.yaml")], db="x", archive="y")
+
+
+def test_bare_loopback_url_without_permission_is_refused_and_recorded(
+    prefect_server: None, server: SiteServer, tmp_path: Path
+) -> None:
+    from flows.run import run_crawl
+    from pipeline.sites import site_for_urls
+
+    site = site_for_urls([server.base_url + MANIFEST["start_url"]])  # no --allow-private-addresses
+    summary = run_crawl(site, db=tmp_path / "db.sqlite", archive=tmp_path / "warc")
+    assert summary.failed == {"blocked_address": 1}
+    assert server.requests == []
