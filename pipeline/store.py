@@ -21,9 +21,11 @@ archive location) changes; a re-fetch that extracts the same record adds no vers
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -35,11 +37,12 @@ from pydantic import BaseModel, ConfigDict
 
 from pipeline.errors import StoreError
 from schemas.crawl import PERMANENT_REASONS, FetchOutcome, FetchRequest, UrlKind, WarcLocation
-from schemas.record import NoticeRecord
+from schemas.record import NoticeRecord, NoticeSection
+from schemas.search import SearchHit, SearchPage, SearchQuery, VersionInfo
 
 __all__ = ["MIGRATIONS", "Capture", "SqliteStore", "UrlSeen", "record_hash"]
 
-MIGRATIONS: list[str] = [
+MIGRATIONS: list[str | list[str]] = [
     # 1: crawl frontier, fetch log, archive captures, notices and their versions
     """
     CREATE TABLE urls (
@@ -132,6 +135,61 @@ MIGRATIONS: list[str] = [
         summary_json TEXT
     );
     """,
+    # 2: search — filter columns, section kinds, a change sequence for exports, and a trigram
+    # full-text index over title, body and metadata kept in step by triggers
+    [
+        "ALTER TABLE notices ADD COLUMN validity TEXT",
+        "ALTER TABLE notices ADD COLUMN doc_no TEXT",
+        "ALTER TABLE notices ADD COLUMN index_no TEXT",
+        "ALTER TABLE notices ADD COLUMN topic TEXT",
+        "ALTER TABLE notices ADD COLUMN integrity TEXT NOT NULL DEFAULT 'clean'",
+        "ALTER TABLE notices ADD COLUMN body_text TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE notices ADD COLUMN meta_text TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE notices ADD COLUMN sort_date TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE notices ADD COLUMN seq INTEGER NOT NULL DEFAULT 0",
+        """UPDATE notices SET
+            validity = json_extract(record_json, '$.validity'),
+            doc_no = json_extract(record_json, '$.doc_no'),
+            index_no = json_extract(record_json, '$.index_no'),
+            topic = json_extract(record_json, '$.topic'),
+            integrity = COALESCE(json_extract(record_json, '$.integrity.status'), 'clean'),
+            body_text = COALESCE(json_extract(record_json, '$.body_text'), ''),
+            meta_text = trim(COALESCE(publisher, '') || ' ' || COALESCE(json_extract(record_json, '$.doc_no'), '')
+                || ' ' || COALESCE(json_extract(record_json, '$.index_no'), '') || ' '
+                || COALESCE(json_extract(record_json, '$.topic'), '')),
+            sort_date = COALESCE(published_date, ''),
+            seq = rowid""",
+        "CREATE INDEX notices_sort ON notices(sort_date DESC, id DESC)",
+        "CREATE INDEX notices_seq ON notices(seq)",
+        """CREATE TABLE notice_kinds (
+            notice_id TEXT NOT NULL, kind TEXT NOT NULL, PRIMARY KEY (notice_id, kind)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX notice_kinds_kind ON notice_kinds(kind, notice_id)",
+        """INSERT OR IGNORE INTO notice_kinds
+            SELECT n.id, j.value FROM notices n, json_tree(n.record_json, '$.sections') j WHERE j.key = 'kind'""",
+        """CREATE VIRTUAL TABLE notices_fts USING fts5(
+            title, body_text, meta_text, content='notices', content_rowid='rowid', tokenize='trigram'
+        )""",
+        """CREATE TRIGGER notices_fts_insert AFTER INSERT ON notices BEGIN
+            INSERT INTO notices_fts(rowid, title, body_text, meta_text)
+            VALUES (new.rowid, new.title, new.body_text, new.meta_text);
+        END""",
+        """CREATE TRIGGER notices_fts_delete AFTER DELETE ON notices BEGIN
+            INSERT INTO notices_fts(notices_fts, rowid, title, body_text, meta_text)
+            VALUES ('delete', old.rowid, old.title, old.body_text, old.meta_text);
+        END""",
+        """CREATE TRIGGER notices_fts_update AFTER UPDATE OF title, body_text, meta_text ON notices BEGIN
+            INSERT INTO notices_fts(notices_fts, rowid, title, body_text, meta_text)
+            VALUES ('delete', old.rowid, old.title, old.body_text, old.meta_text);
+            INSERT INTO notices_fts(rowid, title, body_text, meta_text)
+            VALUES (new.rowid, new.title, new.body_text, new.meta_text);
+        END""",
+        "INSERT INTO notices_fts(notices_fts) VALUES ('rebuild')",
+        """CREATE TABLE exports (
+            id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT, since_seq INTEGER NOT NULL,
+            until_seq INTEGER NOT NULL, out_dir TEXT NOT NULL, formats TEXT NOT NULL, rows INTEGER
+        )""",
+    ],
 ]
 
 
@@ -173,6 +231,50 @@ def record_hash(record: NoticeRecord) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+def _split_terms(q: str) -> tuple[list[str], list[str]]:
+    """Query words: 3+ characters go to the trigram index, shorter ones to a substring scan."""
+    words = [w for w in re.split(r"[\s\u3000]+", q.strip()) if w][:10]
+    return [w for w in words if len(w) >= 3], [w for w in words if len(w) < 3]
+
+
+def _encode_cursor(sort_date: str, notice_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{sort_date}|{notice_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
+        sort_date, notice_id = raw.split("|", 1)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise StoreError(f"not a valid cursor: {cursor!r}") from exc
+    if not re.fullmatch(r"(\d{4}-\d{2}-\d{2})?", sort_date) or not re.fullmatch(r"[0-9a-f]{32}", notice_id):
+        raise StoreError(f"not a valid cursor: {cursor!r}")
+    return sort_date, notice_id
+
+
+def _snippet(text: str, terms: list[str], width: int = 60) -> str:
+    """A passage around the first term found, the terms marked [[like this]]."""
+    text = " ".join(text.split())
+    hits = [(text.find(t), t) for t in terms if t and text.find(t) >= 0]
+    if not hits:
+        return text[: width * 2] + ("…" if len(text) > width * 2 else "")
+    pos = min(h[0] for h in hits)
+    start = max(pos - width, 0)
+    passage = text[start : pos + width * 2]
+    for term in sorted({t for _, t in hits}, key=len, reverse=True):
+        passage = passage.replace(term, f"[[{term}]]")
+    passage = passage.replace("[[[[", "[[").replace("]]]]", "]]")
+    return ("…" if start else "") + passage + ("…" if pos + width * 2 < len(text) else "")
+
+
+def _kinds(sections: Iterable[NoticeSection]) -> set[str]:
+    out: set[str] = set()
+    for section in sections:
+        out.add(section.kind)
+        out |= _kinds(section.children)
+    return out
+
+
 def _iso(value: dt.datetime | dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -184,17 +286,39 @@ def _now() -> dt.datetime:
 class SqliteStore:
     """The embedded store. Writes go through ``transaction()``; one writer process at a time."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, readonly: bool = False) -> None:
+        """Open (creating and upgrading) the database; ``readonly`` opens an existing, current one
+        for reading only (the HTTP API, search)."""
         self.path = Path(path)
+        self.readonly = readonly
         self._lock = threading.RLock()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            self.conn.row_factory = sqlite3.Row
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self.conn.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
+            if readonly:
+                if not self.path.is_file():
+                    raise StoreError(f"no database at {self.path}")
+                uri = f"file:{self.path.resolve().as_posix()}?mode=ro"
+                self.conn = sqlite3.connect(
+                    uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False
+                )
+                self.conn.row_factory = sqlite3.Row
+                if self.schema_version < len(MIGRATIONS):
+                    raise StoreError(
+                        f"{self.path} is at schema version {self.schema_version}, this program needs "
+                        f"{len(MIGRATIONS)}: open it once for writing (e.g. `notices crawl`) to upgrade it"
+                    )
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.conn = sqlite3.connect(
+                    self.path, timeout=30, isolation_level=None, check_same_thread=False
+                )
+                self.conn.row_factory = sqlite3.Row
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                self.conn.execute("PRAGMA synchronous=NORMAL")
+                self.conn.execute("PRAGMA foreign_keys=ON")
+                self._migrate()
+        except StoreError:
+            self._close_quietly()
+            raise
         except sqlite3.DatabaseError as exc:
             self._close_quietly()
             raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
@@ -218,7 +342,8 @@ class SqliteStore:
                 continue
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                for statement in sql.split(";"):
+                statements = sql.split(";") if isinstance(sql, str) else sql
+                for statement in statements:
                     if statement.strip():
                         self.conn.execute(statement)
                 self.conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (number, _now().isoformat()))
@@ -229,7 +354,10 @@ class SqliteStore:
 
     @property
     def schema_version(self) -> int:
-        row = self.conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+        try:
+            row = self.conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+        except sqlite3.OperationalError:  # no such table: not one of our databases (or empty)
+            return 0
         return int(row[0] or 0)
 
     @contextmanager
@@ -519,7 +647,11 @@ class SqliteStore:
     def put_record(
         self, record: NoticeRecord, *, site: str, extractor_version: str
     ) -> Literal["new", "version", "same"]:
-        """Store a record: a new notice, a new version of a known one, or the same as now."""
+        """Store a record: a new notice, a new version of a known one, or the same as now.
+
+        Idempotent: the same record twice changes nothing. A changed record adds a version and
+        updates the current row (and its full-text entry) in one transaction.
+        """
         rhash = record_hash(record)
         payload = record.model_dump_json()
         now = _iso(_now())
@@ -530,36 +662,158 @@ class SqliteStore:
             if row is not None and row["record_hash"] == rhash:
                 return "same"
             version = 1 if row is None else int(row["current_version"]) + 1
-            values = (
-                record.url,
-                site,
-                version,
-                rhash,
-                record.title,
-                _iso(record.published_date),
-                record.publisher,
-                now,
-                payload,
-                record.id,
-            )
+            seq = int(self._exec("SELECT COALESCE(MAX(seq), 0) + 1 FROM notices").fetchone()[0])
+            meta = " ".join(v for v in (record.publisher, record.doc_no, record.index_no, record.topic) if v)
+            columns = {
+                "url": record.url,
+                "site": site,
+                "current_version": version,
+                "record_hash": rhash,
+                "title": record.title,
+                "published_date": _iso(record.published_date),
+                "publisher": record.publisher,
+                "updated_at": now,
+                "record_json": payload,
+                "validity": record.validity,
+                "doc_no": record.doc_no,
+                "index_no": record.index_no,
+                "topic": record.topic,
+                "integrity": record.integrity.status,
+                "body_text": record.body_text,
+                "meta_text": meta,
+                "sort_date": _iso(record.published_date) or "",
+                "seq": seq,
+            }
+            names = list(columns)
             if row is None:
                 self._exec(
-                    "INSERT INTO notices (url, site, current_version, record_hash, title, published_date,"
-                    " publisher, updated_at, record_json, id) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    values,
+                    f"INSERT INTO notices (id, {', '.join(names)}) VALUES (?{', ?' * len(names)})",
+                    (record.id, *columns.values()),
                 )
             else:
-                self._exec(
-                    "UPDATE notices SET url = ?, site = ?, current_version = ?, record_hash = ?, title = ?,"
-                    " published_date = ?, publisher = ?, updated_at = ?, record_json = ? WHERE id = ?",
-                    values,
-                )
+                assignments = ", ".join(f"{n} = ?" for n in names)
+                self._exec(f"UPDATE notices SET {assignments} WHERE id = ?", (*columns.values(), record.id))
+                self._exec("DELETE FROM notice_kinds WHERE notice_id = ?", (record.id,))
+            for kind in sorted(_kinds(record.sections)):
+                self._exec("INSERT INTO notice_kinds VALUES (?, ?)", (record.id, kind))
             self._exec(
                 "INSERT INTO versions VALUES (?,?,?,?,?,?,?,?,?)",
                 (record.id, version, rhash, record.source.sha256, _iso(record.source.fetched_at),
                  record.source.warc, extractor_version, now, payload),
             )  # fmt: skip
             return "new" if row is None else "version"
+
+    # --- search (archivists) -----------------------------------------------------------
+    def search(self, query: SearchQuery) -> SearchPage:
+        """Full-text and filtered search, newest first, keyset-paginated. Every value is a parameter."""
+        where: list[str] = []
+        params: list[Any] = []
+        long_terms, short_terms = _split_terms(query.q or "")
+        if long_terms:
+            where.append("n.rowid IN (SELECT rowid FROM notices_fts WHERE notices_fts MATCH ?)")
+            params.append(" AND ".join('"' + t.replace('"', '""') + '"' for t in long_terms))
+        for term in short_terms:
+            where.append("(instr(n.title, ?) > 0 OR instr(n.body_text, ?) > 0 OR instr(n.meta_text, ?) > 0)")
+            params += [term, term, term]
+        for column, value in (
+            ("publisher", query.publisher),
+            ("doc_no", query.doc_no),
+            ("index_no", query.index_no),
+            ("topic", query.topic),
+        ):
+            if value:
+                where.append(f"instr(n.{column}, ?) > 0")
+                params.append(value)
+        if query.since:
+            where.append("n.sort_date >= ?")
+            params.append(query.since.isoformat())
+        if query.until:
+            where.append("n.sort_date != '' AND n.sort_date <= ?")
+            params.append(query.until.isoformat())
+        if query.validity:
+            where.append("n.validity = ?")
+            params.append(query.validity)
+        if query.integrity:
+            where.append("n.integrity = ?")
+            params.append(query.integrity)
+        if query.kind:
+            where.append("EXISTS (SELECT 1 FROM notice_kinds k WHERE k.notice_id = n.id AND k.kind = ?)")
+            params.append(query.kind)
+        if query.cursor:
+            sort_date, notice = _decode_cursor(query.cursor)
+            where.append("(n.sort_date, n.id) < (?, ?)")
+            params += [sort_date, notice]
+        sql = (
+            "SELECT n.id, n.url, n.title, n.publisher, n.published_date, n.validity, n.doc_no, n.integrity,"
+            " n.current_version, n.sort_date, n.body_text FROM notices n"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY n.sort_date DESC, n.id DESC LIMIT ?"
+        )  # only fixed SQL fragments above; every user value is in params
+        params.append(query.limit + 1)
+        rows = self._exec(sql, params).fetchall()
+        hits = [
+            SearchHit(
+                id=row["id"],
+                url=row["url"],
+                title=row["title"],
+                publisher=row["publisher"],
+                published_date=row["published_date"],
+                validity=row["validity"],
+                doc_no=row["doc_no"],
+                integrity=row["integrity"],
+                current_version=row["current_version"],
+                snippet=_snippet(row["body_text"] or row["title"] or "", long_terms + short_terms),
+            )
+            for row in rows[: query.limit]
+        ]
+        more = len(rows) > query.limit
+        last = rows[query.limit - 1] if more else None
+        return SearchPage(
+            items=hits, next_cursor=_encode_cursor(last["sort_date"], last["id"]) if last else None
+        )
+
+    def find(self, key: str) -> NoticeRecord | None:
+        """A notice by id, by URL, or by an id prefix of 8+ hex digits that is unique."""
+        key = key.strip()
+        row = self._exec("SELECT record_json FROM notices WHERE id = ? OR url = ?", (key, key)).fetchone()
+        if row is None and re.fullmatch(r"[0-9a-f]{8,31}", key):
+            rows = self._exec("SELECT record_json FROM notices WHERE id >= ? AND id < ? LIMIT 2",
+                              (key, key + "g")).fetchall()  # fmt: skip
+            row = rows[0] if len(rows) == 1 else None
+        return NoticeRecord.model_validate_json(row[0]) if row else None
+
+    def versions(self, notice_id: str) -> list[VersionInfo]:
+        """Every version of a notice, oldest first."""
+        rows = self._exec(
+            "SELECT version, record_hash, sha256, fetched_at, warc, extractor_version, created_at"
+            " FROM versions WHERE notice_id = ? ORDER BY version",
+            (notice_id,),
+        ).fetchall()
+        return [VersionInfo.model_validate(dict(row)) for row in rows]
+
+    def version_record(self, notice_id: str, version: int) -> NoticeRecord | None:
+        row = self._exec(
+            "SELECT record_json FROM versions WHERE notice_id = ? AND version = ?", (notice_id, version)
+        ).fetchone()
+        return NoticeRecord.model_validate_json(row[0]) if row else None
+
+    def max_seq(self) -> int:
+        return int(self._exec("SELECT COALESCE(MAX(seq), 0) FROM notices").fetchone()[0])
+
+    def changed_since(self, seq: int, until: int | None = None) -> Iterator[tuple[int, NoticeRecord]]:
+        """Notices whose current record changed after change number ``seq`` (up to ``until``), in order."""
+        until = self.max_seq() if until is None else until
+        last = seq
+        while True:
+            rows = self._exec(
+                "SELECT seq, record_json FROM notices WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT 1000",
+                (last, until),
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield int(row[0]), NoticeRecord.model_validate_json(row[1])
+            last = int(rows[-1][0])
 
     def get_record(self, notice_id: str) -> NoticeRecord | None:
         row = self._exec("SELECT record_json FROM notices WHERE id = ?", (notice_id,)).fetchone()
