@@ -20,6 +20,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pipeline.errors import PipelineError
+from pipeline.present import diff_records, record_view, results_table
 from pipeline.record import extract_notice
 from pipeline.settings import Settings
 from pipeline.sites import load_site, load_sites, site_for_urls
@@ -27,6 +28,7 @@ from pipeline.siteserver import serve_site
 from pipeline.store import SqliteStore
 from schemas.crawl import CrawlSummary
 from schemas.record import METADATA_FIELDS, NoticeRecord, record_json_schema
+from schemas.search import SearchQuery
 from schemas.site import SiteConfig
 from schemas.stages import FetchResult
 
@@ -345,6 +347,131 @@ def serve_site_command(
             pass
 
 
+DbOption = Annotated[Path | None, typer.Option(help="Crawl database (default: data/notices.sqlite)")]
+
+
+def _open_readonly(db: Path | None) -> SqliteStore:
+    path = db or Path(Settings().data_dir) / "notices.sqlite"
+    try:
+        return SqliteStore.open_for_reading(path)
+    except PipelineError as exc:
+        err.print(f"[red]error[/red]: {exc.message}")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def search(
+    query: Annotated[str | None, typer.Argument(help="Words to find (any Chinese substring)")] = None,
+    db: DbOption = None,
+    publisher: Annotated[str | None, typer.Option(help="发布机构 contains")] = None,
+    since: Annotated[str | None, typer.Option(help="Published on or after (YYYY-MM-DD)")] = None,
+    until: Annotated[str | None, typer.Option(help="Published on or before (YYYY-MM-DD)")] = None,
+    validity: Annotated[str | None, typer.Option(help="有效 | 失效 | 废止")] = None,
+    doc_no: Annotated[str | None, typer.Option(help="文号 contains")] = None,
+    index_no: Annotated[str | None, typer.Option(help="索引号 contains")] = None,
+    topic: Annotated[str | None, typer.Option(help="主题分类 contains")] = None,
+    kind: Annotated[str | None, typer.Option(help="Has a section of this kind (outcomes, tasks, …)")] = None,
+    integrity: Annotated[str | None, typer.Option(help="clean | suspect")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 20,
+    cursor: Annotated[
+        str | None, typer.Option(help="Next page: the cursor printed by the previous search")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result page as JSON")] = False,
+) -> None:
+    """Search the stored notices: full text (any Chinese substring) and filters, newest first."""
+    from pydantic import ValidationError
+
+    try:
+        q = SearchQuery.model_validate(
+            {
+                "q": query,
+                "publisher": publisher,
+                "since": since,
+                "until": until,
+                "validity": validity,
+                "doc_no": doc_no,
+                "index_no": index_no,
+                "topic": topic,
+                "kind": kind,
+                "integrity": integrity,
+                "limit": limit,
+                "cursor": cursor,
+            }
+        )
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"--{'.'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors()
+        )
+        err.print(f"[red]error[/red]: {problems}")
+        raise typer.Exit(2) from exc
+    with _open_readonly(db) as store:
+        try:
+            page = store.search(q)
+        except PipelineError as exc:
+            err.print(f"[red]error[/red]: {exc.message}")
+            raise typer.Exit(2) from exc
+    if as_json:
+        sys.stdout.write(page.model_dump_json() + "\n")
+        return
+    out = Console()
+    if not page.items:
+        out.print("no notices found")
+        return
+    out.print(results_table(page))
+    if page.next_cursor:
+        out.print(f"more: --cursor {page.next_cursor}")
+
+
+@app.command()
+def show(
+    key: Annotated[str, typer.Argument(help="Notice id (or a unique prefix of 8+ characters) or URL")],
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the record as JSON")] = False,
+) -> None:
+    """One notice: metadata, sections as an outline, provenance and version history."""
+    with _open_readonly(db) as store:
+        record = store.find(key)
+        if record is None:
+            err.print(f"[red]error[/red]: no notice {key!r}")
+            raise typer.Exit(1)
+        versions = store.versions(record.id)
+    if as_json:
+        sys.stdout.write(_dump(record) + "\n")
+        return
+    out = Console()
+    out.rule(record.title or record.url)
+    out.print(record_view(record, versions))
+
+
+@app.command()
+def diff(
+    key: Annotated[str, typer.Argument(help="Notice id, unique id prefix or URL")],
+    db: DbOption = None,
+    old: Annotated[
+        int | None, typer.Option("--from", help="Older version (default: the one before --to)")
+    ] = None,
+    new: Annotated[int | None, typer.Option("--to", help="Newer version (default: the current one)")] = None,
+) -> None:
+    """What changed between two versions of a notice."""
+    with _open_readonly(db) as store:
+        record = store.find(key)
+        if record is None:
+            err.print(f"[red]error[/red]: no notice {key!r}")
+            raise typer.Exit(1)
+        versions = [v.version for v in store.versions(record.id)]
+        to = new or versions[-1]
+        frm = old or to - 1
+        if frm < 1:
+            Console().print(f"{record.id} has only version {to}: nothing to compare")
+            return
+        a, b = store.version_record(record.id, frm), store.version_record(record.id, to)
+    if a is None or b is None:
+        err.print(f"[red]error[/red]: versions are {versions}")
+        raise typer.Exit(1)
+    lines = diff_records(a, b, old_label=f"v{frm}", new_label=f"v{to}")
+    sys.stdout.write(("\n".join(lines) if lines else f"v{frm} and v{to} say the same") + "\n")
+
+
 def _fixture_site() -> tuple[Path, dict[str, str], str]:
     """The mini site: folder, Content-Type per path (as its real servers sent), start path."""
     root = Path(__file__).resolve().parent.parent / "fixtures" / "corpus" / "site"
@@ -394,6 +521,14 @@ def demo(
         for record in store.records(site.name):
             fh.write(_dump(record) + "\n")
     err.print(f"records as JSON Lines: {out.resolve()}")
+    db_arg = data / "notices.sqlite"
+    err.print(
+        "\nnext:\n"
+        f"  .venv/bin/notices search 政府开放日 --db {db_arg}          # full text, any Chinese substring\n"
+        f"  .venv/bin/notices search --kind outcomes --since 2023-01-01 --db {db_arg}\n"
+        f"  .venv/bin/notices show <id> --db {db_arg}                  # outline, provenance, versions\n"
+        f"  .venv/bin/notices serve --db {db_arg} --archive {data / 'warc'}   # http://127.0.0.1:8000/"
+    )
 
 
 def main() -> None:

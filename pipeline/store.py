@@ -326,6 +326,20 @@ class SqliteStore:
             raise StoreError(f"cannot create the database folder for {self.path}: {exc}") from exc
         self._depth = 0
 
+    @classmethod
+    def open_for_reading(cls, path: Path | str) -> SqliteStore:
+        """A read-only store on an existing database, upgraded first if it is older than this program."""
+        path = Path(path)
+        if not path.is_file():
+            raise StoreError(f"no database at {path}")
+        try:
+            return cls(path, readonly=True)
+        except StoreError as exc:
+            if "schema version" not in exc.message:
+                raise
+        cls(path).close()  # upgrade in one transaction, then read only
+        return cls(path, readonly=True)
+
     # --- plumbing ------------------------------------------------------------------------
     def _close_quietly(self) -> None:
         conn = getattr(self, "conn", None)
