@@ -262,7 +262,11 @@ def test_a_crawl_killed_with_sigkill_resumes_without_refetching(tmp_path: Path) 
         start = srv.base_url + generated.start_urls[0]
         cmd = [sys.executable, "-m", "pipeline.cli", "crawl", start, "--db", str(data / "db.sqlite"),
                "--archive", str(data / "warc"), "--allow-private-addresses", "--delay", "0.15", "--quiet"]  # fmt: skip
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # its own process group: the kill takes the crawl and the Prefect server it started, as a
+        # container or OOM kill would (a lone orphaned server would outlive the test)
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         deadline = time.monotonic() + 120
         notice_paths = set(generated.notices)
         while time.monotonic() < deadline:
@@ -271,7 +275,7 @@ def test_a_crawl_killed_with_sigkill_resumes_without_refetching(tmp_path: Path) 
                 break
             time.sleep(0.05)
         assert proc.poll() is None, "the crawl ended before it could be killed"
-        os.kill(proc.pid, signal.SIGKILL)
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         fetched_before = Counter(p for p in srv.paths() if p in notice_paths)
         assert fetched_before

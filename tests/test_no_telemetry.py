@@ -9,6 +9,7 @@ that the guard does catch Prefect's telemetry when it is left on.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -47,8 +48,14 @@ def test_crawl_with_prefect_makes_no_lookup_off_the_machine(tmp_path: Path) -> N
 
     # control: the same guard does see Prefect's telemetry when nothing switches it off
     script = "from prefect import flow\nimport time\n@flow\ndef f():\n    return 1\nf()\ntime.sleep(30)\n"
-    proc = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # killed as a group below, with the Prefect server it starts
+    )
     try:
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline and proc.poll() is None:
@@ -56,6 +63,6 @@ def test_crawl_with_prefect_makes_no_lookup_off_the_machine(tmp_path: Path) -> N
                 break
             time.sleep(0.2)
     finally:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     assert "prefect.io" in log.read_text()
