@@ -98,7 +98,19 @@ METADATA_LABELS: list[tuple[str, str]] = [
 ]
 _MARK = re.compile(r"\[\[(.+?)\]\]")
 _EXTENSIONS = {"text/html": ".html", "application/xhtml+xml": ".html", "text/plain": ".txt"}
-_SEARCH_FIELDS = ("q", "publisher", "since", "until", "validity", "kind", "doc_no", "index_no", "topic")
+_SEARCH_FIELDS = (
+    "q",
+    "publisher",
+    "since",
+    "until",
+    "validity",
+    "kind",
+    "doc_no",
+    "index_no",
+    "topic",
+    "limit",
+)
+_PAGE_SIZES = ("10", "20", "50", "100")
 
 
 class ErrorMessage(BaseModel):
@@ -136,7 +148,10 @@ def _templates() -> Environment:
     env.filters["marked"] = marked
     env.filters["http_url"] = _http_url
     env.globals.update(
-        css=Markup(CSS), kind_labels=KIND_LABELS, metadata_labels=METADATA_LABELS, validities=("有效", "失效", "废止")
+        css=Markup(CSS),
+        kind_labels=KIND_LABELS,
+        metadata_labels=METADATA_LABELS,
+        validities=("有效", "失效", "废止"),
     )
     return env
 
@@ -303,7 +318,10 @@ def create_app(db: Path, archive: Path | None = None) -> FastAPI:
                 "description": "The response body exactly as archived (a download, never rendered)",
             },
             404: {"model": ErrorMessage, "description": "No such notice, or no archive to read it from"},
-            500: {"model": ErrorMessage, "description": "The archived bytes do not match the record's sha256"},
+            500: {
+                "model": ErrorMessage,
+                "description": "The archived bytes do not match the record's sha256",
+            },
             503: _ERRORS[503],
         },
         tags=["notices"],
@@ -312,13 +330,17 @@ def create_app(db: Path, archive: Path | None = None) -> FastAPI:
         """The archived response body of the current record, checked against its sha256."""
         record = record_or_404(store, notice_id)
         if archive_dir is None:
-            raise HTTPException(404, "no archive folder is known for this database: start the server with --archive")
+            raise HTTPException(
+                404, "no archive folder is known for this database: start the server with --archive"
+            )
         if not record.source.warc:
             raise HTTPException(404, f"notice {notice_id} has no archived response")
         fetched = read_record(archive_dir, record.source.warc)
         if hashlib.sha256(fetched.body).hexdigest() != record.source.sha256:
             log.error("archived bytes at %s do not match sha256 of notice %s", record.source.warc, notice_id)
-            raise HTTPException(500, f"the archived bytes at {record.source.warc} do not match the record's sha256")
+            raise HTTPException(
+                500, f"the archived bytes at {record.source.warc} do not match the record's sha256"
+            )
         extension = _raw_extension(fetched.content_type or record.source.content_type)
         return Response(
             fetched.body,
@@ -336,7 +358,15 @@ def create_app(db: Path, archive: Path | None = None) -> FastAPI:
         params = {k: v.strip() for k, v in request.query_params.items() if k in (*_SEARCH_FIELDS, "cursor")}
         given = {k: v for k, v in params.items() if v}
         form = {k: params.get(k, "") for k in _SEARCH_FIELDS}
-        context: dict[str, Any] = {"form": form, "kinds": list(KIND_LABELS), "results": None, "errors": []}
+        form["limit"] = form["limit"] or "20"
+        sizes = _PAGE_SIZES if form["limit"] in _PAGE_SIZES else (form["limit"], *_PAGE_SIZES)
+        context: dict[str, Any] = {
+            "form": form,
+            "kinds": list(KIND_LABELS),
+            "page_sizes": sizes,
+            "results": None,
+            "errors": [],
+        }
         try:
             query = SearchQuery.model_validate(given)
         except ValidationError as exc:
@@ -359,7 +389,9 @@ def create_app(db: Path, archive: Path | None = None) -> FastAPI:
     def notice_page(notice_id: str, store: Store) -> HTMLResponse:
         record = store.get_record(notice_id)
         if record is None:
-            return page("error.html", 404, title="未找到 Not found", message=f"no notice with id {notice_id!r}")
+            return page(
+                "error.html", 404, title="未找到 Not found", message=f"no notice with id {notice_id!r}"
+            )
         return page(
             "notice.html",
             record=record,

@@ -44,3 +44,7 @@ def connect(self, address):
 
 socket.getaddrinfo = getaddrinfo
 socket.socket.connect = connect
+if _LOG:  # who runs under the guard: the test checks that Prefect's own server process did
+    import sys
+
+    _log(f"guarded {' '.join(sys.argv)[:300]}")
