@@ -30,7 +30,7 @@ import re
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 import uvicorn
 from fastapi import Depends, FastAPI, Query, Request
@@ -44,10 +44,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline.archive import read_record
 from pipeline.errors import StoreError
-from pipeline.store import SqliteStore, _decode_cursor
-from schemas.crawl import CrawlSummary
+from pipeline.store import SqliteStore, decode_cursor
 from schemas.record import NoticeRecord
-from schemas.search import SearchPage, SearchQuery, VersionInfo
+from schemas.search import SearchPage, SearchQuery, Validity, VersionInfo
 
 __all__ = ["create_app", "serve"]
 
@@ -151,7 +150,7 @@ def _templates() -> Environment:
         css=Markup(CSS),
         kind_labels=KIND_LABELS,
         metadata_labels=METADATA_LABELS,
-        validities=("有效", "失效", "废止"),
+        validities=get_args(Validity),
     )
     return env
 
@@ -203,16 +202,8 @@ Store = Annotated[SqliteStore, Depends(_request_store)]
 
 def _recorded_archive(store: SqliteStore) -> Path | None:
     """The archive folder the newest finished crawl of this database wrote to, if it still exists."""
-    # A fixed statement, no parameters from users. TODO: a public SqliteStore method for this.
-    row = store._exec(
-        "SELECT summary_json FROM runs WHERE summary_json IS NOT NULL ORDER BY finished_at DESC LIMIT 1"
-    ).fetchone()
-    if row is None:
-        return None
-    try:
-        summary = CrawlSummary.model_validate_json(row[0])
-    except ValidationError:
-        log.warning("the newest run summary in %s is not readable; no archive folder", store.path)
+    summary = store.latest_summary()
+    if summary is None:
         return None
     folder = Path(summary.archive) if summary.archive else None
     return folder if folder is not None and folder.is_dir() else None
@@ -283,7 +274,7 @@ def create_app(db: Path, archive: Path | None = None) -> FastAPI:
     def search(store: SqliteStore, query: SearchQuery) -> SearchPage:
         if query.cursor:
             try:
-                _decode_cursor(query.cursor)
+                decode_cursor(query.cursor)
             except StoreError as exc:
                 raise _cursor_error(query.cursor, exc.message) from exc
         return store.search(query)

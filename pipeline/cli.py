@@ -472,6 +472,28 @@ def diff(
     sys.stdout.write(("\n".join(lines) if lines else f"v{frm} and v{to} say the same") + "\n")
 
 
+@app.command()
+def serve(
+    db: Annotated[Path | None, typer.Option(help="Crawl database (default: data/notices.sqlite)")] = None,
+    archive: Annotated[
+        Path | None,
+        typer.Option(help="WARC folder for raw downloads (default: the one the last crawl recorded)"),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port")] = 8000,
+) -> None:
+    """Serve the read-only search API (/notices, /openapi.json) and the HTML search page (/)."""
+    from pipeline.api import serve as serve_api  # FastAPI/uvicorn only for this command
+
+    db_path = db or Path(Settings().data_dir) / "notices.sqlite"
+    err.print(f"serving {db_path} at http://{host}:{port}/  (API: /notices, /openapi.json; Ctrl-C stops)")
+    try:
+        serve_api(db_path, archive, host=host, port=port)
+    except PipelineError as exc:
+        err.print(f"[red]error[/red]: {exc.message}")
+        raise typer.Exit(2) from exc
+
+
 def _fixture_site() -> tuple[Path, dict[str, str], str]:
     """The mini site: folder, Content-Type per path (as its real servers sent), start path."""
     root = Path(__file__).resolve().parent.parent / "fixtures" / "corpus" / "site"

@@ -59,7 +59,7 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, Literal, NamedTuple, Protocol, get_args
 from xml.sax.saxutils import escape, quoteattr
@@ -81,6 +81,7 @@ __all__ = [
     "ExportFormat",
     "ExportSource",
     "ExportSummary",
+    "RecordCheck",
     "RejectedRecord",
     "export",
     "export_feed",
@@ -239,12 +240,24 @@ SECTION_COLUMNS: tuple[_Column, ...] = (
 _Row = tuple[Any, ...]
 
 
+RecordCheck = Callable[[Any], str | None]
+
+
 @functools.cache
-def record_validator() -> Draft202012Validator:
-    """The published JSON Schema as a Draft 2020-12 validator (with format checks), built once."""
+def record_validator() -> RecordCheck:
+    """The published JSON Schema as a check, built once: a record's JSON data → its first error
+    ("path: message") or None. Draft 2020-12 with format checks (dates)."""
     schema = record_json_schema()
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+    def first_error(instance: Any) -> str | None:
+        error = best_match(validator.iter_errors(instance))
+        if error is None:
+            return None
+        return f"{'/'.join(map(str, error.absolute_path)) or '(record)'}: {error.message}"
+
+    return first_error
 
 
 # --- value formats ---------------------------------------------------------------------------
@@ -284,14 +297,16 @@ def _flatten(sections: Sequence[NoticeSection], prefix: str = "") -> Iterator[tu
 
 
 def _version_of(record: NoticeRecord, versions: list[VersionInfo]) -> VersionInfo:
-    """The stored version this record is (by content hash); the newest when a write raced us."""
+    """The stored version this record is: the newest with its fetch (sha256 and time), else with its
+    content hash; the newest version when a write raced the read."""
     if not versions:
         raise PipelineError(f"notice {record.id} has no stored version", url=record.url, stage="export")
-    rhash = record_hash(record)
-    for info in reversed(versions):
-        if info.record_hash == rhash:
+    source = record.source
+    for info in reversed(versions):  # a version row keeps the sha256 and fetch time of its record
+        if info.sha256 == source.sha256 and info.fetched_at == source.fetched_at:
             return info
-    return versions[-1]
+    rhash = record_hash(record)  # slower: only for a record the store changed under us
+    return next((info for info in reversed(versions) if info.record_hash == rhash), versions[-1])
 
 
 # --- writers: each appends rows to one file in the temporary folder --------------------------
@@ -335,9 +350,11 @@ class _CsvWriter(_Writer):
         self._file = (folder / name).open("w", encoding="utf-8", newline="")
         self._csv = csv.writer(self._file, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         self._csv.writerow([c.name for c in columns])
+        # csv writes None as "" and ints as digits itself; only dates and times need our format
+        self._convert = any(c.type in ("date", "datetime") for c in columns)
 
     def add(self, row: _Row) -> None:
-        self._csv.writerow([_csv_value(v) for v in row])
+        self._csv.writerow([_csv_value(v) for v in row] if self._convert else row)
         self.rows += 1
 
     def close(self) -> None:
@@ -469,9 +486,10 @@ def _sha256(path: Path) -> str:
 # --- the export ------------------------------------------------------------------------------
 def read_cursor(out_dir: Path | str) -> int:
     """``cursor_to`` of the export ``out_dir/latest`` points at; 0 when there is none."""
-    package = Path(out_dir) / LATEST / PACKAGE
-    if not (Path(out_dir) / LATEST).exists():
-        return 0
+    latest = Path(out_dir) / LATEST
+    package = latest / PACKAGE
+    if not latest.is_symlink() and not latest.exists():
+        return 0  # a dangling link is an error below, not a reason to start again from 0
     try:
         data = json.loads(package.read_text(encoding="utf-8"))
         return int(data["gov_notices"]["cursor_to"])
@@ -607,7 +625,7 @@ def _point_latest(out: Path, folder: Path) -> None:
 def _write_files(
     store: ExportSource, folder: Path, formats: tuple[ExportFormat, ...], summary: ExportSummary
 ) -> None:
-    validator = record_validator()
+    check = record_validator()
     writers: list[_Writer] = []
     try:
         jsonl = _JsonlWriter(folder, "notices.jsonl") if "jsonl" in formats else None
@@ -631,11 +649,10 @@ def _write_files(
                 summary.held_suspect_ids.append(record.id)
                 continue
             line = record.model_dump_json()
-            error = best_match(validator.iter_errors(json.loads(line)))
+            error = check(json.loads(line))  # what is checked is exactly the line written
             if error is not None:
-                where = "/".join(map(str, error.absolute_path)) or "(record)"
-                summary.rejected.append(RejectedRecord(id=record.id, error=f"{where}: {error.message}"))
-                log.warning("record %s breaks the JSON Schema at %s: %s", record.id, where, error.message)
+                summary.rejected.append(RejectedRecord(id=record.id, error=error))
+                log.warning("record %s breaks the JSON Schema: %s", record.id, error)
                 continue
             if jsonl is not None:
                 jsonl.add(line)
@@ -724,9 +741,9 @@ def _resource(file: ExportFile) -> dict[str, Any]:
         resource["rows"] = file.rows  # frictionless checks this for tables
         resource["dialect"] = {"csv": {"delimiter": ",", "lineTerminator": "\r\n", "quoteChar": '"'}}
     else:
-        resource["type"] = (
-            "file"  # frictionless reads Parquet only with pandas; JSONL/Atom are not tables here
-        )
+        # frictionless reads Parquet only through pandas, and JSONL/Atom are not flat tables: files
+        # (hash and size still checked); their row counts under a name frictionless does not check
+        resource["type"] = "file"
         if file.rows is not None:
             resource["gov_notices_rows"] = file.rows
     if stem == "notices" and file.format in ("csv", "parquet"):

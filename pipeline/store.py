@@ -29,18 +29,18 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
 from pipeline.errors import StoreError
-from schemas.crawl import PERMANENT_REASONS, FetchOutcome, FetchRequest, UrlKind, WarcLocation
+from schemas.crawl import PERMANENT_REASONS, CrawlSummary, FetchOutcome, FetchRequest, UrlKind, WarcLocation
 from schemas.record import NoticeRecord, NoticeSection
 from schemas.search import SearchHit, SearchPage, SearchQuery, VersionInfo
 
-__all__ = ["MIGRATIONS", "Capture", "SqliteStore", "UrlSeen", "record_hash"]
+__all__ = ["MIGRATIONS", "Capture", "SqliteStore", "Store", "UrlSeen", "decode_cursor", "record_hash"]
 
 MIGRATIONS: list[str | list[str]] = [
     # 1: crawl frontier, fetch log, archive captures, notices and their versions
@@ -241,7 +241,7 @@ def _encode_cursor(sort_date: str, notice_id: str) -> str:
     return base64.urlsafe_b64encode(f"{sort_date}|{notice_id}".encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[str, str]:
+def decode_cursor(cursor: str) -> tuple[str, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
         sort_date, notice_id = raw.split("|", 1)
@@ -281,6 +281,44 @@ def _iso(value: dt.datetime | dt.date | None) -> str | None:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What the crawl, the search CLI and API, and the exports need from a record store.
+
+    SQLite (``SqliteStore``) is the only implementation; a server database for multi-machine
+    deployments would implement the same methods (its full-text search with its own means).
+    """
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+    def close(self) -> None: ...
+
+    # crawl frontier and fetch log
+    def add_urls(self, site: str, seen: Iterable[UrlSeen]) -> list[str]: ...
+    def due(
+        self, site: str, kind: UrlKind, *, refresh: bool = False, limit: int | None = None
+    ) -> list[FetchRequest]: ...
+    def record_fetch(self, outcome: FetchOutcome, *, run_id: str, recheck_days: float) -> None: ...
+    def awaiting_extraction(self, site: str, limit: int | None = None) -> list[tuple[str, WarcLocation]]: ...
+    def mark_extracted(self, url: str, notice_id: str) -> None: ...
+    def mark_failed(self, url: str, reason: str, message: str, *, recheck_days: float) -> None: ...
+    def add_captures(self, captures: Iterable[Capture]) -> int: ...
+    def latest_capture(
+        self, url: str, *, since: dt.datetime | None = None, status: int | None = 200
+    ) -> Capture | None: ...
+
+    # records
+    def put_record(
+        self, record: NoticeRecord, *, site: str, extractor_version: str
+    ) -> Literal["new", "version", "same"]: ...
+    def get_record(self, notice_id: str) -> NoticeRecord | None: ...
+    def find(self, key: str) -> NoticeRecord | None: ...
+    def versions(self, notice_id: str) -> list[VersionInfo]: ...
+    def version_record(self, notice_id: str, version: int) -> NoticeRecord | None: ...
+    def search(self, query: SearchQuery) -> SearchPage: ...
+    def max_seq(self) -> int: ...
+    def changed_since(self, seq: int, until: int | None = None) -> Iterator[tuple[int, NoticeRecord]]: ...
 
 
 class SqliteStore:
@@ -754,7 +792,7 @@ class SqliteStore:
             where.append("EXISTS (SELECT 1 FROM notice_kinds k WHERE k.notice_id = n.id AND k.kind = ?)")
             params.append(query.kind)
         if query.cursor:
-            sort_date, notice = _decode_cursor(query.cursor)
+            sort_date, notice = decode_cursor(query.cursor)
             where.append("(n.sort_date, n.id) < (?, ?)")
             params += [sort_date, notice]
         sql = (
@@ -873,7 +911,23 @@ class SqliteStore:
             (_iso(_now()), summary_json, run_id),
         )
 
+    def latest_summary(self) -> CrawlSummary | None:
+        """The summary of the newest finished crawl run (None if none, or unreadable)."""
+        row = self._exec(
+            "SELECT summary_json FROM runs WHERE summary_json IS NOT NULL ORDER BY finished_at DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        try:
+            return CrawlSummary.model_validate_json(row[0])
+        except ValueError:
+            return None
+
     def failures(self, site: str) -> list[dict[str, Any]]:
         """URLs whose last attempt failed, with the reason."""
         sql = "SELECT url, kind, http_status, reason, message FROM urls WHERE site = ? AND state = 'failed'"
         return [dict(row) for row in self._exec(sql + " ORDER BY url", (site,))]
+
+
+def _conforms(store: SqliteStore) -> Store:
+    return store  # mypy checks that SqliteStore implements the Store protocol

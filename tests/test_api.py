@@ -44,10 +44,8 @@ class Crawled:
     records: list[NoticeRecord]
 
 
-@pytest.fixture(scope="module")
-def crawled(tmp_path_factory: pytest.TempPathFactory) -> Crawled:
-    """The mini site crawled once: a real database and WARC archive."""
-    root = tmp_path_factory.mktemp("crawled")
+def crawl_mini_site(root: Path) -> Crawled:
+    """The mini site crawled into ``root``: a real database and WARC archive."""
     with serve_site(SITE, content_types=TYPES, replace={"http://127.0.0.1:8000": "{base}"}) as srv:
         site = SiteConfig(
             name="mini", start_urls=[srv.base_url + MANIFEST["start_url"]], allow_private_addresses=True
@@ -58,6 +56,11 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> Crawled:
     with SqliteStore(root / "db.sqlite", readonly=True) as store:
         records = list(store.records())
     return Crawled(root / "db.sqlite", root / "warc", records)
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory: pytest.TempPathFactory) -> Crawled:
+    return crawl_mini_site(tmp_path_factory.mktemp("crawled"))
 
 
 @contextmanager
