@@ -494,6 +494,67 @@ def serve(
         raise typer.Exit(2) from exc
 
 
+@app.command("export")
+def export_command(
+    db: Annotated[Path | None, typer.Option(help="Crawl database (default: data/notices.sqlite)")] = None,
+    out: Annotated[Path | None, typer.Option(help="Export folder (default: data/export)")] = None,
+    since: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Export what changed after this cursor; 0 = everything (default: after the previous export into --out)",
+        ),
+    ] = None,
+    formats: Annotated[
+        str, typer.Option("--format", help="Comma-separated: jsonl,csv,parquet")
+    ] = "jsonl,csv,parquet",
+    include_suspect: Annotated[
+        bool, typer.Option(help="Also export records that look tampered with")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the export summary as JSON on stdout")
+    ] = False,
+) -> None:
+    """Export new and changed records: JSON Lines, CSV, Parquet, an Atom feed and a Data Package.
+
+    Prints a summary on stderr and the new cursor on stdout (the summary as JSON with --json).
+    Each export is a folder under OUT/exports/; OUT/latest points at the newest complete one.
+    """
+    from pipeline.export import FORMATS, export_feed  # pyarrow/jsonschema only for this command
+
+    wanted = {f.strip() for f in formats.split(",") if f.strip()}
+    if not wanted or wanted - set(FORMATS):
+        raise typer.BadParameter(f"choose from {', '.join(FORMATS)}", param_hint="--format")
+    settings = Settings()
+    db_path = _data_paths(db, None, settings)[0]
+    try:
+        summary = export_feed(
+            db_path,
+            out or Path(settings.data_dir) / "export",
+            formats=[f for f in FORMATS if f in wanted],
+            since=since,
+            include_suspect=include_suspect,
+        )
+    except PipelineError as exc:  # missing/corrupt/old database, bad cursor, another export running
+        err.print(f"[red]error[/red] ({exc.stage}): {exc.message}")
+        raise typer.Exit(2) from exc
+    except OSError as exc:  # the output folder: permissions, disk full
+        err.print(f"[red]error[/red]: cannot write the export: {exc}")
+        raise typer.Exit(1) from exc
+    table = Table(title="export", show_header=False)
+    table.add_column("what")
+    table.add_column("n", justify="right")
+    for label, value in summary.rows():
+        table.add_row(label, value)
+    rows = summary.notices + summary.sections
+    table.add_row("rows/s", f"{rows / summary.seconds:,.0f}" if summary.seconds and rows else "-")
+    err.print(table)
+    if summary.rejected:
+        err.print(f"[yellow]{len(summary.rejected)} records broke the JSON Schema and were left out[/yellow]")
+    err.print(f"next: notices export --since {summary.cursor_to}")
+    sys.stdout.write((summary.model_dump_json() if as_json else str(summary.cursor_to)) + "\n")
+
+
 def _fixture_site() -> tuple[Path, dict[str, str], str]:
     """The mini site: folder, Content-Type per path (as its real servers sent), start path."""
     root = Path(__file__).resolve().parent.parent / "fixtures" / "corpus" / "site"

@@ -30,22 +30,25 @@ reason, so a batch always completes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import hashlib
 import ipaddress
+import logging
 import random
 import socket
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3.exceptions
+from requests.utils import requote_uri
 
 from pipeline import __version__
 from pipeline.archive import Archive, Exchange
@@ -59,6 +62,8 @@ from schemas.stages import FetchResult
 __all__ = ["Fetched", "Fetcher", "HostGate", "address_refusal", "origin_of"]
 
 _CHUNK = 64 * 1024
+_HOST_TROUBLE = frozenset({"server_error", "timeout", "connection", "truncated"})  # counts for the breaker
+log = logging.getLogger(__name__)
 _METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(a)
     for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254", "fd00:ec2::23")
@@ -69,6 +74,15 @@ def origin_of(url: str) -> str:
     """scheme://host[:port] — the unit of robots.txt and of politeness."""
     parts = urlsplit(url)
     return f"{parts.scheme.lower()}://{(parts.netloc or '').lower()}"
+
+
+def host_of(url: str) -> str:
+    """The host name of a URL, lower-case, without a trailing dot, IDN as punycode."""
+    host = (urlsplit(url).hostname or "").rstrip(".")
+    try:
+        return host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return host.lower()
 
 
 def address_refusal(address: str, *, allow_private: bool) -> str | None:
@@ -94,28 +108,52 @@ def address_refusal(address: str, *, allow_private: bool) -> str | None:
 # --- politeness --------------------------------------------------------------------------
 @dataclass
 class HostGate:
-    """Per-host concurrency and spacing of request starts."""
+    """Per-host concurrency, spacing of request starts, pauses and a circuit breaker."""
 
     min_delay: float
     max_concurrent: int
     latency_factor: float
     max_delay: float
+    max_pause: float = 300.0
+    failure_limit: int = 10
     crawl_delay: float = 0.0
     in_flight: int = 0
     next_start: float = 0.0
+    last_start: float = 0.0
     latency: float = 0.0  # exponentially weighted, seconds
+    consecutive_failures: int = 0
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
     def delay(self) -> float:
         adaptive = self.latency_factor * self.latency
         return min(max(self.min_delay, self.crawl_delay, adaptive), max(self.max_delay, self.min_delay))
 
+    def set_crawl_delay(self, seconds: float) -> None:
+        """robots.txt's Crawl-delay, applied from the very next request (not the one after)."""
+        with self._cond:
+            self.crawl_delay = min(seconds, self.max_delay)
+            self.next_start = max(self.next_start, self.last_start + self.delay())
+
     def acquire(self) -> None:
+        """Wait for a slot; raise _Failure at once when the host asked for a long pause or is down."""
         with self._cond:
             while True:
                 now = time.monotonic()
+                if self.consecutive_failures >= self.failure_limit:
+                    raise _Failure(
+                        "host_unavailable",
+                        f"{self.consecutive_failures} failures in a row from this host: skipped for this run",
+                        transient=True,
+                    )
+                if self.next_start - now > self.max_pause:
+                    raise _Failure(
+                        "rate_limited",
+                        f"the host asked for a pause of {self.next_start - now:.0f} s (Retry-After)",
+                        transient=True,
+                    )
                 if self.in_flight < self.max_concurrent and now >= self.next_start:
                     self.in_flight += 1
+                    self.last_start = now
                     self.next_start = now + self.delay()
                     return
                 wait = max(self.next_start - now, 0.0) if self.in_flight < self.max_concurrent else 1.0
@@ -127,6 +165,11 @@ class HostGate:
             if latency is not None:
                 self.latency = latency if self.latency == 0 else 0.7 * self.latency + 0.3 * latency
             self._cond.notify_all()
+
+    def outcome(self, *, ok: bool) -> None:
+        """Count consecutive transient failures (5xx, timeouts, connection errors) for the breaker."""
+        with self._cond:
+            self.consecutive_failures = 0 if ok else self.consecutive_failures + 1
 
     def defer(self, seconds: float) -> None:
         """Nobody starts a request to this host for ``seconds`` (Retry-After)."""
@@ -278,7 +321,8 @@ class Fetcher:
 
     # --- shared state --------------------------------------------------------------------
     def gate(self, url: str) -> HostGate:
-        key = origin_of(url)
+        """The politeness gate of the URL's host (http and https, any port, share one)."""
+        key = host_of(url)
         with self._lock:
             gate = self._gates.get(key)
             if gate is None:
@@ -287,6 +331,8 @@ class Fetcher:
                     max_concurrent=self.max_concurrent,
                     latency_factor=self.settings.latency_factor,
                     max_delay=self.settings.max_delay,
+                    max_pause=self.settings.max_retry_after,
+                    failure_limit=self.settings.host_failure_limit,
                 )
                 self._gates[key] = gate
             return gate
@@ -303,7 +349,7 @@ class Fetcher:
             policy, ttl = self._fetch_robots(origin)
             self._robots[origin] = (policy, time.monotonic() + ttl)
             if policy.crawl_delay:
-                self.gate(url).crawl_delay = min(policy.crawl_delay, self.settings.max_delay)
+                self.gate(url).set_crawl_delay(policy.crawl_delay)
             return policy
 
     def _fetch_robots(self, origin: str) -> tuple[RobotsPolicy, float]:
@@ -317,14 +363,14 @@ class Fetcher:
                 policy = policy_for_status(status, body, self.settings.user_agent_name)
                 if policy.source != "disallow_all":
                     return policy, ttl - age
-        try:
-            hop = self._follow(FetchRequest(url=url, kind="robots"), max_hops=5, check_robots=False)
+        try:  # RFC 9309 §2.3.1.2: follow at least five redirects, to any host (addresses still checked)
+            hop = self._follow(
+                FetchRequest(url=url, kind="robots"), max_hops=5, check_robots=False, any_host=True
+            )
         except _Failure as failure:
             if failure.status is not None and 400 <= failure.status < 500 and failure.status != 429:
-                return RobotsPolicy.allow_all(), ttl
-            if failure.reason in ("off_site", "blocked_address", "too_many_redirects", "redirect_loop"):
-                return RobotsPolicy.allow_all(), ttl  # treated as 'unavailable' (RFC 9309 §2.3.1.3)
-            return RobotsPolicy.disallow_all(), retry
+                return RobotsPolicy.allow_all(), ttl  # 'unavailable': allowed
+            return RobotsPolicy.disallow_all(), retry  # 'unreachable' (5xx, network, redirect trouble)
         policy = policy_for_status(hop.status, hop.body, self.settings.user_agent_name)
         return policy, ttl if policy.source != "disallow_all" else retry
 
@@ -342,7 +388,7 @@ class Fetcher:
         return addresses
 
     # --- hops ----------------------------------------------------------------------------
-    def _check_target(self, url: str, *, first: bool, check_robots: bool) -> None:
+    def _check_target(self, url: str, *, first: bool, check_robots: bool, any_host: bool = False) -> None:
         try:
             parts = urlsplit(url)
             port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -351,15 +397,20 @@ class Fetcher:
             raise _Failure("bad_url", f"invalid URL {url!r}: {exc}", transient=False) from exc
         if parts.scheme not in ("http", "https") or not host:
             raise _Failure("bad_url", f"not an http(s) URL: {url!r}", transient=False)
-        if not self.host_allowed(url):
+        if not any_host and not self.host_allowed(url):
             reason: FailureReason = "bad_url" if first else "off_site"
             raise _Failure(reason, f"{host} is not one of the site's allowed hosts", transient=False)
         for address in self._resolve(host, port):
             refusal = address_refusal(address, allow_private=self.allow_private)
             if refusal:
                 raise _Failure("blocked_address", f"{host} resolves to {refusal}", transient=False)
-        if check_robots and not self.robots(url).allowed(url):
-            raise _Failure("robots", f"robots.txt of {origin_of(url)} disallows {url}", transient=False)
+        if check_robots:
+            policy = self.robots(url)
+            if policy.source == "disallow_all":  # robots.txt answered 5xx or not at all: wait, retry later
+                msg = f"robots.txt of {origin_of(url)} is unreachable (5xx or no answer): nothing fetched for now"
+                raise _Failure("robots_unavailable", msg, transient=True)
+            if not policy.allowed(url):
+                raise _Failure("robots", f"robots.txt of {origin_of(url)} disallows {url}", transient=False)
 
     def _one_hop(self, url: str, kind: UrlKind, headers: dict[str, str]) -> _Hop:
         cap = self.settings.max_attachment_bytes if kind == "attachment" else self.settings.max_download_bytes
@@ -461,7 +512,14 @@ class Fetcher:
             return b"".join(chunks), "disconnect", _Failure("truncated", msg, transient=True)
         return b"".join(chunks), None, None
 
-    def _follow(self, req: FetchRequest, *, max_hops: int | None = None, check_robots: bool = True) -> _Hop:
+    def _follow(
+        self,
+        req: FetchRequest,
+        *,
+        max_hops: int | None = None,
+        check_robots: bool = True,
+        any_host: bool = False,
+    ) -> _Hop:
         """GET ``req.url`` following redirects by hand; the final hop (2xx/304) or a _Failure."""
         max_hops = self.settings.max_redirects if max_hops is None else max_hops
         url = req.url
@@ -473,15 +531,17 @@ class Fetcher:
             headers["If-Modified-Since"] = req.last_modified
         hops = 0
         while True:
-            self._check_target(url, first=hops == 0, check_robots=check_robots)
+            self._check_target(url, first=hops == 0, check_robots=check_robots, any_host=any_host)
             hop = self._one_hop(url, req.kind, headers)
             if hop.status in (301, 302, 303, 307, 308):
                 target = _header(hop.headers, "location")
                 if not target:
                     raise _Failure("http_error", f"{hop.status} without Location from {url}", transient=False,
                                    status=hop.status, location=hop.location)  # fmt: skip
+                with contextlib.suppress(UnicodeError):  # raw UTF-8 in Location arrives as latin-1
+                    target = target.encode("latin-1").decode("utf-8")
                 try:
-                    nxt = urljoin(url, target.strip()).split("#", 1)[0]
+                    nxt = requote_uri(urljoin(url, target.strip()).split("#", 1)[0])
                 except ValueError as exc:
                     raise _Failure("bad_url", f"unusable Location {target!r}", transient=False) from exc
                 hops += 1
@@ -498,11 +558,14 @@ class Fetcher:
             hop.url = url
             return hop
 
-    def _classify(self, hop: _Hop) -> None:
+    def _classify(self, hop: _Hop, *, conditional: bool) -> None:
         """Raise the _Failure a non-success final status means."""
         status = hop.status
-        if 200 <= status < 300 or status == 304:
+        if 200 <= status < 300 or (status == 304 and conditional):
             return
+        if status == 304:
+            msg = f"304 Not Modified to a request without validators: {hop.url}"
+            raise _Failure("http_error", msg, transient=False, status=status, location=hop.location)
         retry_after = _retry_after(_header(hop.headers, "retry-after"))
         loc = hop.location
         if status == 404:
@@ -524,34 +587,54 @@ class Fetcher:
 
     # --- public --------------------------------------------------------------------------
     def fetch(self, req: FetchRequest) -> Fetched:
-        """Fetch one URL with retries; never raises for the page's own failure."""
-        attempts = 0
+        """Fetch one URL with retries; never raises for the page's own failure (nor for a bug)."""
         started = time.monotonic()
+        try:
+            return self._fetch(req, started)
+        except Exception as exc:  # a bug must cost one page, recorded, not the batch
+            log.exception("unexpected error fetching %s", req.url)
+            failure = _Failure("unexpected", f"{type(exc).__name__}: {exc}", transient=True)
+            return self._failed(req, failure, 1, started)
+
+    def _fetch(self, req: FetchRequest, started: float) -> Fetched:
+        attempts = 0
+        gate = self.gate(req.url)
         while True:
             attempts += 1
             try:
                 hop = self._follow(req)
-                self._classify(hop)
+                self._classify(hop, conditional=bool(req.etag or req.last_modified))
+                gate.outcome(ok=True)
                 return self._success(req, hop, attempts, started)
             except _Failure as failure:
+                if failure.reason in _HOST_TROUBLE:
+                    gate.outcome(ok=False)
                 wait = self.settings.backoff_base * (2 ** (attempts - 1)) * random.uniform(0.75, 1.25)
                 if failure.retry_after is not None:
+                    gate.defer(failure.retry_after)  # the whole host waits, whatever happens to this URL
                     if failure.retry_after > self.settings.max_retry_after:
                         failure.message += f" (Retry-After {failure.retry_after:g} s is beyond the limit)"
                         return self._failed(req, failure, attempts, started)
-                    self.gate(req.url).defer(failure.retry_after)
                     wait = max(wait, failure.retry_after)
                 if not failure.transient or attempts > self.settings.fetch_retries:
                     return self._failed(req, failure, attempts, started)
+                if failure.reason in ("host_unavailable", "rate_limited") and failure.status is None:
+                    return self._failed(req, failure, attempts, started)  # the gate refused: no retry now
                 self._sleep(wait)
 
     def fetch_many(self, reqs: list[FetchRequest]) -> Iterator[Fetched]:
-        """Fetch URLs on ``fetch_workers`` threads (per-host gates keep the manners); input order."""
+        """Fetch URLs on ``fetch_workers`` threads (per-host gates keep the manners).
+
+        Outcomes come in completion order and without bodies (they are in the archive), so a
+        batch never holds more than ``fetch_workers`` bodies in memory.
+        """
         if len(reqs) <= 1:
-            yield from (self.fetch(r) for r in reqs)
+            yield from (Fetched(self.fetch(r).outcome) for r in reqs)
             return
         with ThreadPoolExecutor(max_workers=min(self.settings.fetch_workers, len(reqs))) as pool:
-            yield from pool.map(self.fetch, reqs)
+            futures = [pool.submit(lambda r: Fetched(self.fetch(r).outcome), r) for r in reqs]
+            for future in as_completed(futures):
+                yield future.result()
 
     def _success(self, req: FetchRequest, hop: _Hop, attempts: int, started: float) -> Fetched:
         now = dt.datetime.now(dt.UTC)

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     max_retry_after: float = Field(
         300.0, ge=0, description="A Retry-After longer than this ends the attempt (retried next run)"
     )
+    host_failure_limit: int = Field(
+        10, ge=1, description="After this many transient failures in a row a host is skipped for the run"
+    )
     batch_size: int = Field(200, ge=1, description="Pages per Prefect task (fetch and extract batches)")
     warc_max_bytes: int = Field(1024**3, gt=0, description="A WARC file is closed and a new one started here")
     data_dir: str = Field("data", description="Default home of the crawl database and the WARC archive")

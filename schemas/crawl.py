@@ -26,7 +26,9 @@ FailureReason = Literal[
     "too_large",  # body beyond the download cap (a gzip bomb stops here too)
     "bad_encoding",  # a Content-Encoding that does not decompress
     "content_type",  # not a type this kind of URL may have (a PDF where a page was expected)
-    "robots",  # robots.txt disallows the URL (or robots.txt is unreachable / 5xx)
+    "robots",  # robots.txt disallows the URL
+    "robots_unavailable",  # robots.txt answered 5xx or not at all: nothing fetched from that site for now
+    "host_unavailable",  # the host failed too many times in a row this run: the rest is left for next run
     "blocked_address",  # resolves to a private / loopback / link-local / metadata address
     "off_site",  # redirected to a host outside the site's allowed hosts
     "redirect_loop",
@@ -34,6 +36,7 @@ FailureReason = Literal[
     "bad_url",
     "decode",  # fetched, but the bytes are not a decodable HTML page
     "extract",  # fetched, but no record could be made
+    "unexpected",  # a bug: an error the pipeline did not anticipate (recorded with its message)
 ]
 
 PERMANENT_REASONS: frozenset[str] = frozenset(

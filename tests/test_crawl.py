@@ -185,16 +185,26 @@ def test_new_notice_on_the_first_list_page_is_found_incrementally(
 
 
 def test_site_with_robots_503_records_refusals_and_finishes(site_copy: Path, tmp_path: Path) -> None:
-    def unavailable(h: BaseHTTPRequestHandler) -> None:
-        h.send_response(503)
-        h.send_header("Content-Length", "0")
-        h.end_headers()
+    down = {"robots": True}
+    robots_txt = (site_copy / "robots.txt").read_bytes()
 
-    with serve_site(site_copy, content_types=TYPES, routes={"/robots.txt": unavailable}) as srv:
+    def robots(h: BaseHTTPRequestHandler) -> None:
+        body = b"" if down["robots"] else robots_txt
+        h.send_response(503 if down["robots"] else 200)
+        h.send_header("Content-Type", "text/plain")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    with serve_site(site_copy, content_types=TYPES, routes={"/robots.txt": robots}) as srv:
         summary = crawl(mini_site(srv), tmp_path)
         assert [p for p in srv.paths() if p != "/robots.txt"] == []
-    assert summary.failed == {"robots": 1}  # the start page; nothing else was even discovered
-    assert db_rows(tmp_path, "SELECT reason FROM urls WHERE kind = 'list'") == [("robots",)]
+        assert summary.failed == {"robots_unavailable": 1}  # the start page; nothing else was even discovered
+        assert db_rows(tmp_path, "SELECT reason FROM urls WHERE kind = 'list'") == [("robots_unavailable",)]
+        # robots.txt is back: the next run crawls the site ("disallowed for now", not for a week)
+        down["robots"] = False
+        summary = crawl(mini_site(srv), tmp_path)
+    assert summary.new_records == len(MANIFEST["notices"])
 
 
 def test_misbehaving_pages_are_recorded_and_the_crawl_finishes(site_copy: Path, tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from pipeline.crawl import Crawler
 from pipeline.errors import PipelineError, StoreError
 from pipeline.export import ExportSummary, export, export_feed, read_cursor
 from pipeline.siteserver import serve_site
-from pipeline.store import SqliteStore
+from pipeline.store import SqliteStore, Store
 from schemas.record import record_json_schema
 from schemas.site import SiteConfig
 from tests.test_crawl import MANIFEST, SITE, TYPES, fast_settings
@@ -440,9 +440,10 @@ def test_text_that_xml_cannot_hold_is_dropped_from_the_feed_only(db: Path, tmp_p
     assert row["title"] == "关于<通知>&“公告”\x0b的\x00说明"
 
 
-# --- with a store other than SQLite, and the flow ----------------------------------------------
-def test_export_reads_through_the_store_protocol(crawled: Path, tmp_path: Path) -> None:
+# --- an open store, and the flow -----------------------------------------------------------------
+def test_export_takes_an_open_store(crawled: Path, tmp_path: Path) -> None:
     with SqliteStore(crawled, readonly=True) as store:
+        assert isinstance(store, Store)
         summary = export(store, tmp_path / "out", formats=["jsonl"])
     assert summary.notices == NOTICES - 2
 

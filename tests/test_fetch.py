@@ -369,7 +369,8 @@ def test_robots_503_disallows_everything(tree: Path, archive: Archive) -> None:
     with serve_site(tree, routes={"/robots.txt": lambda h: send(h, 503, b"down")}) as srv:
         f = make_fetcher(srv, archive)
         outs = [get(f, srv, f"/ok/p{i}.html").outcome for i in range(3)]
-    assert [o.reason for o in outs] == ["robots"] * 3
+    assert [o.reason for o in outs] == ["robots_unavailable"] * 3
+    assert not any(o.permanent for o in outs)  # "disallowed for now": due again next run
     assert [p for p in srv.paths() if p != "/robots.txt"] == []
     assert srv.paths().count("/robots.txt") == 1  # cached for robots_retry_minutes
 
