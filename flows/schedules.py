@@ -8,11 +8,10 @@ when the process stops.
 
 from __future__ import annotations
 
-import os
-
 from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
+from prefect.settings import PREFECT_API_URL
 
 from flows.crawl import crawl_site
 from pipeline.errors import PipelineError
@@ -41,7 +40,7 @@ def deployments(sites: list[SiteConfig], *, db: str, archive: str) -> list[Runne
 
 def serve_schedules(sites: list[SiteConfig], *, db: str, archive: str) -> None:
     """Register the schedules with the Prefect server and run their flow runs until stopped."""
-    if not os.environ.get("PREFECT_API_URL"):
+    if not PREFECT_API_URL.value():  # from the environment or the active Prefect profile
         raise PipelineError(
             "schedules need a Prefect server: start one with `prefect server start` and set "
             "PREFECT_API_URL=http://127.0.0.1:4200/api",

@@ -22,6 +22,7 @@ carries ``WARC-Truncated: length`` / ``disconnect``.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import io
 import os
 import threading
@@ -35,6 +36,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from pipeline.errors import StoreError
+from pipeline.record import ascii_url
 from schemas.crawl import UrlKind, WarcLocation
 from schemas.stages import FetchResult
 
@@ -78,6 +80,7 @@ class ArchiveEntry(BaseModel):
     file: str
     offset: int
     length: int
+    truncated: str | None = None  # WARC-Truncated of a response: length, time, disconnect
 
     @property
     def location(self) -> WarcLocation:
@@ -132,31 +135,39 @@ class Archive:
         """
         added: list[ArchiveEntry] = []
         for path in self.warc_files():
-            index_path = path.with_name(path.name[: -len(".warc.gz")] + ".cdxj")
-            entries = _read_index(index_path, repair=True)
-            end = max((e.offset + e.length for e in entries), default=0)
-            size = path.stat().st_size
-            if size == end:
-                continue
-            good_end = end
-            new: list[ArchiveEntry] = []
-            with path.open("rb") as fh:
-                fh.seek(end)
-                try:
-                    for entry in _scan(fh, path.name, start=end):
-                        new.append(entry)
-                        good_end = entry.offset + entry.length
-                except Exception:
-                    pass
-            if good_end < size:
-                with path.open("r+b") as fh:
-                    fh.truncate(good_end)
-            if new:
-                with index_path.open("a", encoding="utf-8") as ix:
-                    for entry in new:
-                        ix.write(entry.model_dump_json() + "\n")
-            added += [e for e in new if e.type == "response"]
+            with path.open("rb") as lock:
+                try:  # a file another live process is writing is locked: leave it alone
+                    fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                added += self._repair_file(path)
         return added
+
+    def _repair_file(self, path: Path) -> list[ArchiveEntry]:
+        index_path = path.with_name(path.name[: -len(".warc.gz")] + ".cdxj")
+        entries = _read_index(index_path, repair=True)
+        end = max((e.offset + e.length for e in entries), default=0)
+        size = path.stat().st_size
+        if size == end:
+            return []
+        good_end = end
+        new: list[ArchiveEntry] = []
+        with path.open("rb") as fh:
+            fh.seek(end)
+            try:
+                for entry in _scan(fh, path.name, start=end):
+                    new.append(entry)
+                    good_end = entry.offset + entry.length
+            except Exception:  # a torn record ends the scan, whatever warcio raises for it
+                pass
+        if good_end < size:
+            with path.open("r+b") as fh:
+                fh.truncate(good_end)
+        if new:
+            with index_path.open("a", encoding="utf-8") as ix:
+                for entry in new:
+                    ix.write(entry.model_dump_json() + "\n")
+        return [e for e in new if e.type == "response"]
 
     # --- writing ---------------------------------------------------------------------
     def _roll(self) -> None:
@@ -168,6 +179,7 @@ class Archive:
             if not path.exists():
                 break
         self._fh = path.open("xb")
+        fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # held while this process writes it
         self._index = path.with_name(self._name[: -len(".warc.gz")] + ".cdxj").open("x", encoding="utf-8")
         self._writer = WARCWriter(self._fh, gzip=True, warc_version="1.1")
         from pipeline import __version__
@@ -191,6 +203,7 @@ class Archive:
         status: int | None,
         sha: str | None,
         mime: str | None,
+        truncated: str | None = None,
     ) -> ArchiveEntry:
         assert self._fh is not None and self._writer is not None and self._index is not None
         offset = self._fh.tell()
@@ -209,6 +222,7 @@ class Archive:
             file=self._name,
             offset=offset,
             length=length,
+            truncated=truncated,
         )
         self._index.write(entry.model_dump_json() + "\n")
         self._index.flush()
@@ -218,6 +232,7 @@ class Archive:
         """Archive a response and its request; the location of the response record."""
         import hashlib
 
+        url = ascii_url(exchange.url)  # WARC-Target-URI and the request line are ASCII on the wire
         with self._lock:
             try:
                 if self._fh is None or self._fh.tell() >= self.max_bytes:
@@ -242,7 +257,7 @@ class Archive:
                 if exchange.truncated:
                     warc_headers["WARC-Truncated"] = exchange.truncated
                 response = self._writer.create_warc_record(
-                    exchange.url,
+                    url,
                     "response",
                     payload=io.BytesIO(exchange.body),
                     length=len(exchange.body),
@@ -252,12 +267,18 @@ class Archive:
                 mime = next((v for k, v in headers if k.lower() == "content-type"), None)
                 sha = hashlib.sha256(exchange.body).hexdigest()
                 entry = self._write(
-                    response, url=exchange.url, kind=exchange.kind, status=exchange.status, sha=sha, mime=mime
+                    response,
+                    url=url,
+                    kind=exchange.kind,
+                    status=exchange.status,
+                    sha=sha,
+                    mime=mime,
+                    truncated=exchange.truncated,
                 )
-                path = exchange.url.split("/", 3)[3] if exchange.url.count("/") >= 3 else ""
+                path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
                 request_line = f"{exchange.method} /{path} "
                 request = self._writer.create_warc_record(
-                    exchange.url,
+                    url,
                     "request",
                     http_headers=StatusAndHeaders(
                         request_line.strip(),
@@ -270,7 +291,7 @@ class Archive:
                         "WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID"),
                     },
                 )
-                self._write(request, url=exchange.url, kind=exchange.kind, status=None, sha=None, mime=None)
+                self._write(request, url=url, kind=exchange.kind, status=None, sha=None, mime=None)
             except OSError as exc:
                 raise StoreError(
                     f"cannot write to the archive {self.directory}: {exc}", url=exchange.url
@@ -369,6 +390,7 @@ def _scan(fh: BinaryIO, name: str, *, start: int) -> Iterator[ArchiveEntry]:
             fetched_at=dt.datetime.fromisoformat(date.replace("Z", "+00:00")),
             type=record.rec_type,
             kind=record.rec_headers.get_header(_KIND_HEADER) if is_response else None,
+            truncated=record.rec_headers.get_header("WARC-Truncated") if is_response else None,
             status=int(record.http_headers.get_statuscode()) if is_response and record.http_headers else None,
             mime=record.http_headers.get_header("Content-Type")
             if is_response and record.http_headers

@@ -36,7 +36,7 @@ from pipeline.discover import parse_list_page, parse_sitemap
 from pipeline.errors import DecodeError, PipelineError
 from pipeline.fetch import Fetcher, origin_of
 from pipeline.patterns import patterns_hash
-from pipeline.record import extract_notice
+from pipeline.record import ascii_url, extract_notice
 from pipeline.settings import Settings
 from pipeline.store import Capture, SqliteStore, UrlSeen
 from schemas.crawl import CrawlSummary, FetchOutcome, FetchRequest, UrlKind
@@ -64,6 +64,7 @@ def _capture(entry: ArchiveEntry) -> Capture:
         mime=entry.mime,
         sha256=entry.sha256,
         warc=entry.location,
+        truncated=entry.truncated,
     )
 
 
@@ -178,6 +179,7 @@ class Crawler:
         list_date: dt.date | None = None,
         lastmod: dt.date | None = None,
     ) -> UrlSeen | None:
+        url = ascii_url(url)
         if not self.site.host_allowed(url):
             return None
         return UrlSeen(
@@ -190,9 +192,9 @@ class Crawler:
         list_urls: set[str] = set(self.site.start_urls)
         for start in self.site.start_urls:
             full_walk = self.refresh or not self.store.list_walk_done(start)
-            queue = [start]
+            queue = [ascii_url(start)]
             visited: set[str] = set()
-            stopped = False
+            stopped = False  # the walk ended early (incremental stop, page cap) or a page failed
             while queue:
                 if len(visited) >= self.site.max_list_pages:
                     stopped = True
@@ -202,12 +204,14 @@ class Crawler:
                 self.store.add_urls(self.site.name, [UrlSeen(url=url, kind="list")])
                 result = self._get(url, "list")
                 if result is None:
+                    stopped = True  # pages behind a failed one may be unknown: walk it all next time
                     continue
                 self.summary.list_pages += 1
                 try:
                     page = parse_list_page(decode_body(result), self.site.hints)
                 except PipelineError as exc:
                     self.summary.add_failure("decode" if isinstance(exc, DecodeError) else "extract")
+                    stopped = True
                     continue
                 items = []
                 for link in page.links:
@@ -223,7 +227,7 @@ class Crawler:
                 found.update(i.url for i in items if i.kind == "notice")
                 self.summary.new_urls += sum(1 for i in items if i.url in new and i.kind == "notice")
                 self._emit("found", len(items))
-                for nxt in page.pagination:
+                for nxt in map(ascii_url, page.pagination):
                     if nxt not in visited and nxt not in queue and self.site.host_allowed(nxt):
                         queue.append(nxt)
                         list_urls.add(nxt)

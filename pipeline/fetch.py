@@ -44,9 +44,12 @@ import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3.connection
+import urllib3.connectionpool
 import urllib3.exceptions
 from requests.utils import requote_uri
 
@@ -178,6 +181,75 @@ class HostGate:
             self._cond.notify_all()
 
 
+# --- the deadline on a response's head ------------------------------------------------------
+_current = threading.local()
+
+
+class _WatchedConnectionMixin:
+    """Lets the request's watchdog find the connection (and its socket) it runs on."""
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        watchdog = getattr(_current, "watchdog", None)
+        if watchdog is not None:
+            watchdog.connection = self
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _WatchedHTTPConnection(_WatchedConnectionMixin, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_WatchedConnectionMixin, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _WatchedAdapter(requests.adapters.HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class _Watchdog:
+    """Shuts the socket of a request whose head has not arrived within the deadline.
+
+    requests' read timeout is per read, so a server dripping header bytes would hold a worker
+    (and the host's slot) for ever; the body has its own check in ``_read_body``.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.connection: Any = None
+        self.fired = False
+        self._timer: threading.Timer | None = None
+
+    def _fire(self) -> None:
+        self.fired = True
+        sock = getattr(self.connection, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> _Watchdog:
+        _current.watchdog = self
+        self._timer = threading.Timer(self.seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        _current.watchdog = None
+
+
 # --- one hop -----------------------------------------------------------------------------
 class _Failure(Exception):
     """A failed hop, with its reason code; ``transient`` decides whether to retry."""
@@ -306,9 +378,7 @@ class Fetcher:
             }
         )
         self.session.trust_env = False  # no proxies or .netrc from the environment
-        adapter = requests.adapters.HTTPAdapter(
-            pool_connections=16, pool_maxsize=max(settings.fetch_workers, 4)
-        )
+        adapter = _WatchedAdapter(pool_connections=16, pool_maxsize=max(settings.fetch_workers, 4))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self._sleep = sleep
@@ -419,21 +489,30 @@ class Fetcher:
         started = time.monotonic()
         fetched_at = dt.datetime.now(dt.UTC)
         latency: float | None = None
+        watchdog = _Watchdog(self.settings.fetch_deadline)
         try:
             try:
-                resp = self.session.get(
-                    url,
-                    headers=headers,
-                    stream=True,
-                    allow_redirects=False,
-                    timeout=(self.settings.connect_timeout, self.settings.read_timeout),
-                )
+                with watchdog:
+                    resp = self.session.get(
+                        url,
+                        headers=headers,
+                        stream=True,
+                        allow_redirects=False,
+                        timeout=(self.settings.connect_timeout, self.settings.read_timeout),
+                    )
             except requests.exceptions.Timeout as exc:
                 raise _Failure("timeout", f"no response from {url} in time: {exc}", transient=True) from exc
             except (requests.exceptions.ConnectionError, requests.exceptions.InvalidURL) as exc:
+                if watchdog.fired:
+                    msg = f"no complete response head from {url} within {self.settings.fetch_deadline:g} s"
+                    raise _Failure("timeout", msg, transient=True) from exc
                 raise _Failure("connection", f"cannot connect for {url}: {exc}", transient=True) from exc
             except requests.exceptions.RequestException as exc:
                 raise _Failure("connection", f"request for {url} failed: {exc}", transient=True) from exc
+            if watchdog.fired:  # the head was cut short by the watchdog: whatever parsed is not a response
+                resp.close()
+                msg = f"no complete response head from {url} within {self.settings.fetch_deadline:g} s"
+                raise _Failure("timeout", msg, transient=True)
             try:
                 body, truncated, failure = self._read_body(resp, cap, started)
             finally:

@@ -9,7 +9,7 @@ become a record; odd but usable pages become records with ``warnings``.
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
@@ -40,6 +40,28 @@ def canonical_url(url: str) -> str:
     port = port if port and port != _DEFAULT_PORTS.get(scheme) else None
     netloc = f"{host}:{port}" if port else host
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+
+
+def ascii_url(url: str) -> str:
+    """The URL as it goes on the wire: non-ASCII path/query percent-encoded (UTF-8), IDN host in
+    punycode. Existing %-escapes are kept. Idempotent."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return quote(url, safe=_URL_SAFE)
+    netloc = parts.netloc
+    if host and not host.isascii():
+        try:
+            netloc = netloc.replace(host, host.encode("idna").decode("ascii"))
+        except UnicodeError:
+            netloc = quote(netloc, safe=_URL_SAFE)
+    path = quote(parts.path, safe=_URL_SAFE)
+    query = quote(parts.query, safe=_URL_SAFE)
+    return urlunsplit((parts.scheme, netloc, path, query, quote(parts.fragment, safe=_URL_SAFE)))
 
 
 def notice_id(url: str) -> str:

@@ -45,7 +45,10 @@ def site_for_urls(urls: list[str], *, allow_private_addresses: bool = False) -> 
     """A site made of bare start URLs: allowed hosts are the URLs' hosts."""
     if not urls:
         raise DiscoveryError("no start URLs given")
-    host = urlsplit(urls[0]).hostname or "site"
+    try:
+        host = urlsplit(urls[0]).hostname or "site"
+    except ValueError as exc:
+        raise DiscoveryError(f"not a valid URL: {urls[0]!r} ({exc})") from exc
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", host).strip("-.")[:64] or "site"
     try:
         return SiteConfig(name=name, start_urls=urls, allow_private_addresses=allow_private_addresses)

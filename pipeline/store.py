@@ -218,6 +218,7 @@ class Capture(_Model):
     mime: str | None
     sha256: str | None
     warc: WarcLocation
+    truncated: str | None = None  # from the archive index (not kept in the captures table)
 
 
 def record_hash(record: NoticeRecord) -> str:
@@ -513,7 +514,8 @@ class SqliteStore:
         """URLs to fetch now: never fetched, transiently failed, or due for a re-check."""
         now = _iso(_now())
         sql = (
-            "SELECT url, kind, etag, last_modified, sha256 FROM urls WHERE site = ? AND kind = ? AND state != 'archived'"
+            "SELECT url, kind, etag, last_modified, sha256, notice_id FROM urls"
+            " WHERE site = ? AND kind = ? AND state != 'archived'"
             " AND (state = 'pending' OR next_check_at IS NULL OR next_check_at <= ?"
             + (" OR 1" if refresh else "")
             + ") ORDER BY discovered_at, url"
@@ -522,16 +524,21 @@ class SqliteStore:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return [
-            FetchRequest(
-                url=row["url"],
-                kind=row["kind"],
-                etag=row["etag"],
-                last_modified=row["last_modified"],
-                previous_sha256=row["sha256"],
+        out = []
+        for row in self._exec(sql, params):
+            # a notice without a record (its extraction failed) is asked for in full, so a 304 or
+            # the same bytes cannot hide that it still has no record
+            conditional = row["kind"] != "notice" or row["notice_id"] is not None
+            out.append(
+                FetchRequest(
+                    url=row["url"],
+                    kind=row["kind"],
+                    etag=row["etag"] if conditional else None,
+                    last_modified=row["last_modified"] if conditional else None,
+                    previous_sha256=row["sha256"] if conditional else None,
+                )
             )
-            for row in self._exec(sql, params)
-        ]
+        return out
 
     def record_fetch(self, outcome: FetchOutcome, *, run_id: str, recheck_days: float) -> None:
         """Log one fetch and move its URL on: archived (awaiting extraction), done or failed."""
@@ -642,21 +649,42 @@ class SqliteStore:
     def adopt_capture(self, capture: Capture, *, recheck_days: float) -> bool:
         """A response a killed run archived but never recorded: take it as that URL's fetch.
 
-        Returns True when the URL moved on (a notice now awaits extraction, an attachment is
-        done); False when the store already has a newer fetch of it or does not know the URL.
+        A complete 2xx moves the URL on (a notice then awaits extraction, an attachment is
+        done); a 404/410 records the URL as failed (not_found / gone). Truncated responses and
+        other statuses are not adopted (the URL is fetched again). Returns True when adopted;
+        False also when the store already has a newer fetch of the URL or does not know it.
         """
-        ok = capture.status is not None and 200 <= capture.status < 300
-        if not ok:
+        status = capture.status or 0
+        when = _iso(capture.fetched_at)
+        recheck = _iso(capture.fetched_at + dt.timedelta(days=recheck_days))
+        newer = "(last_fetched_at IS NULL OR last_fetched_at < ?) AND state != 'archived'"
+        if status in (404, 410) and not capture.truncated:
+            reason = "not_found" if status == 404 else "gone"
+            cur = self._exec(
+                "UPDATE urls SET state = 'failed', last_fetched_at = ?, next_check_at = ?, http_status = ?,"
+                f" reason = ?, message = ?, failures = failures + 1 WHERE url = ? AND {newer}",
+                (when, recheck, status, reason, f"{status} (recovered from the archive)", capture.url, when),
+            )
+            return cur.rowcount > 0
+        if not 200 <= status < 300 or capture.truncated:
             return False
         state = "archived" if capture.kind == "notice" else "done"
-        when = _iso(capture.fetched_at)
         cur = self._exec(
             "UPDATE urls SET state = ?, last_fetched_at = ?, next_check_at = ?, http_status = ?, reason = NULL,"
             " message = NULL, sha256 = ?, warc_file = ?, warc_offset = ?"
-            " WHERE url = ? AND (last_fetched_at IS NULL OR last_fetched_at < ?) AND state != 'archived'",
-            (state, when, _iso(capture.fetched_at + dt.timedelta(days=recheck_days)), capture.status,
-             capture.sha256, capture.warc.file, capture.warc.offset, capture.url, when),
-        )  # fmt: skip
+            f" WHERE url = ? AND {newer}",
+            (
+                state,
+                when,
+                recheck,
+                status,
+                capture.sha256,
+                capture.warc.file,
+                capture.warc.offset,
+                capture.url,
+                when,
+            ),
+        )
         return cur.rowcount > 0
 
     def capture_count(self, warc_file: str) -> int:

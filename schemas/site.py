@@ -25,6 +25,16 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
+def _ascii_host(host: str) -> str:
+    """Lower-case, no trailing dot, IDN in punycode (so 政府.cn and xn--mxtq1m.cn are one host)."""
+    host = host.lower().rstrip(".")
+    prefix = "*." if host.startswith("*.") else ""
+    try:
+        return prefix + host[len(prefix) :].encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -93,8 +103,13 @@ class SiteConfig(_Model):
     @classmethod
     def _absolute_http(cls, urls: list[str]) -> list[str]:
         for url in urls:
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
+            try:
+                parts = urlsplit(url)
+                ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+                parts.port  # noqa: B018 - raises on a bad port
+            except ValueError:
+                ok = False
+            if not ok:
                 raise ValueError(f"start URL must be an absolute http(s) URL: {url!r}")
         return urls
 
@@ -103,18 +118,18 @@ class SiteConfig(_Model):
         if not self.allowed_hosts:
             hosts: list[str] = []
             for url in self.start_urls:
-                host = (urlsplit(url).hostname or "").lower()
+                host = _ascii_host(urlsplit(url).hostname or "")
                 if host not in hosts:
                     hosts.append(host)
             self.allowed_hosts = hosts
-        self.allowed_hosts = [h.lower().strip() for h in self.allowed_hosts]
+        self.allowed_hosts = [_ascii_host(h.strip()) for h in self.allowed_hosts]
         return self
 
     def host_allowed(self, url: str) -> bool:
         """Is ``url`` an http(s) URL on one of the allowed hosts?"""
         try:
             parts = urlsplit(url)
-            host = (parts.hostname or "").lower()
+            host = _ascii_host(parts.hostname or "")
         except ValueError:
             return False
         if parts.scheme not in ("http", "https") or not host:

@@ -482,3 +482,26 @@ def test_eight_threads_writing_at_once(tmp_path: Path, max_bytes: int) -> None:
     warcio_check(*files)
     for path in files:
         assert_index_matches_file(path)
+
+
+def test_open_leaves_a_file_another_live_writer_holds_alone(tmp_path: Path) -> None:
+    """Two crawls sharing an archive folder: the second one's repair must not cut the first's file."""
+    import datetime as dt
+
+    from pipeline.archive import Exchange
+
+    live = Archive.open(tmp_path, prefix="a")
+    try:
+        live.write(Exchange(url="http://127.0.0.1/x", kind="notice", request_headers=[], status=200,
+                            response_headers=[], body=b"<html>x</html>", fetched_at=dt.datetime.now(dt.UTC)))  # fmt: skip
+        (name,) = [p.name for p in tmp_path.glob("*.warc.gz")]
+        index = tmp_path / (name[: -len(".warc.gz")] + ".cdxj")
+        text = index.read_text(encoding="utf-8")
+        index.write_text(text[:-40], encoding="utf-8")  # looks torn, but its writer is alive
+        size = (tmp_path / name).stat().st_size
+        other = Archive.open(tmp_path, prefix="b")
+        other.close()
+        assert (tmp_path / name).stat().st_size == size
+        assert index.read_text(encoding="utf-8") == text[:-40]
+    finally:
+        live.close()

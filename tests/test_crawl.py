@@ -12,7 +12,7 @@ import sqlite3
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -219,11 +219,37 @@ def test_misbehaving_pages_are_recorded_and_the_crawl_finishes(site_copy: Path, 
         h.wfile.write(body)
 
     bomb = gzip.compress(b"\0" * 20_000_000)
+    page = (SITE / "zwgk/bmdt/202409/t20240925_4712345.html").read_bytes()
+    calls: dict[str, int] = {}
+
+    def then_ok(first: list[tuple[int, dict[str, str]]]) -> Callable[[BaseHTTPRequestHandler], None]:
+        def route(h: BaseHTTPRequestHandler) -> None:
+            n = calls[h.path] = calls.get(h.path, 0) + 1
+            if n <= len(first):
+                send(h, first[n - 1][0], b"", first[n - 1][1])
+            else:
+                send(h, 200, page.replace("政府开放日".encode(), f"开放日{h.path[-8:-5]}".encode()), {})
+
+        return route
+
+    def truncated(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html")
+        h.send_header("Content-Length", str(len(page)))
+        h.end_headers()
+        h.wfile.write(page[:500])
+        h.close_connection = True
+
     routes = {
         "/bad/slow.html": lambda h: (time.sleep(2), send(h, 200, b"<html></html>", {})),
         "/bad/bomb.html": lambda h: send(h, 200, bomb, {"Content-Encoding": "gzip"}),
         "/bad/loop.html": lambda h: send(h, 302, b"", {"Location": "/bad/loop.html?x"}),
         "/bad/500.html": lambda h: send(h, 500, b"oops", {}),
+        "/bad/flaky.html": then_ok([(500, {}), (503, {})]),
+        "/bad/429.html": then_ok([(429, {"Retry-After": "1"})]),
+        "/bad/trunc.html": truncated,
+        "/bad/to-private.html": lambda h: send(h, 302, b"", {"Location": "http://10.1.2.3/x.html"}),
+        "/bad/to-metadata.html": lambda h: send(h, 302, b"", {"Location": "http://169.254.169.254/latest/"}),
         "/bad/latin1.html": lambda h: send(
             h,
             200,
@@ -239,9 +265,13 @@ def test_misbehaving_pages_are_recorded_and_the_crawl_finishes(site_copy: Path, 
     )
     html = index.read_text(encoding="utf-8")
     index.write_text(html.replace('<ul class="list">\n', '<ul class="list">\n' + links, 1), encoding="utf-8")
-    settings = fast_settings(max_download_bytes=1_000_000, read_timeout=0.5, fetch_retries=1)
+    settings = fast_settings(
+        max_download_bytes=1_000_000, read_timeout=0.5, fetch_retries=2, host_failure_limit=50
+    )
     with serve_site(site_copy, content_types=TYPES, routes=routes) as srv:
-        summary = crawl(mini_site(srv), tmp_path, settings=settings)
+        site = mini_site(srv, allowed_hosts=["127.0.0.1", "169.254.169.254"])
+        summary = crawl(site, tmp_path, settings=settings)
+        assert srv.paths().count("/bad/flaky.html") == 3 and srv.paths().count("/bad/429.html") == 2
     reasons = dict(db_rows(tmp_path, "SELECT url, reason FROM urls WHERE url LIKE '%/bad/%'"))
     reasons = {str(k).rsplit("/", 1)[1]: v for k, v in reasons.items()}
     assert reasons == {
@@ -249,9 +279,18 @@ def test_misbehaving_pages_are_recorded_and_the_crawl_finishes(site_copy: Path, 
         "bomb.html": "too_large",
         "loop.html": "redirect_loop",
         "500.html": "server_error",
+        "flaky.html": None,  # 500, 503, then 200: retried within the run
+        "429.html": None,  # Retry-After honoured, then 200
+        "trunc.html": "truncated",
+        "to-private.html": "off_site",  # never connected: not one of the site's hosts
+        "to-metadata.html": "blocked_address",  # an allowed host name, but a metadata address
         "latin1.html": None,  # a wrong charset header still gives a record
     }
-    assert summary.new_records == len(MANIFEST["notices"]) + 1
+    assert summary.new_records == len(MANIFEST["notices"]) + 3
+    assert summary.failed == {
+        "not_found": 2, "timeout": 1, "too_large": 1, "redirect_loop": 1, "server_error": 1, "truncated": 1,
+        "off_site": 1, "blocked_address": 1,
+    }  # fmt: skip
     latin = db_rows(tmp_path, "SELECT title FROM notices WHERE url LIKE '%latin1%'")
     assert latin and "政府开放日" in str(latin[0][0])
 
@@ -300,3 +339,43 @@ def test_a_crawl_killed_with_sigkill_resumes_without_refetching(tmp_path: Path) 
     files = sorted((data / "warc").glob("*.warc.gz"))
     check = subprocess.run([str(warcio), "check", *map(str, files)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout[-2000:]
+
+
+def test_a_list_page_that_failed_keeps_the_walk_open(site_copy: Path, tmp_path: Path) -> None:
+    failing = {"on": True}
+    page1 = (site_copy / "zwgk/bmdt/index_1.html").read_bytes()
+
+    def flaky_list(h: BaseHTTPRequestHandler) -> None:
+        body = b"" if failing["on"] else page1
+        h.send_response(503 if failing["on"] else 200)
+        h.send_header("Content-Type", "text/html; charset=utf-8")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    settings = fast_settings(fetch_retries=0)
+    with serve_site(site_copy, content_types=TYPES, routes={"/zwgk/bmdt/index_1.html": flaky_list}) as srv:
+        first = crawl(mini_site(srv, sitemaps="none"), tmp_path, settings=settings)
+        failing["on"] = False
+        second = crawl(mini_site(srv, sitemaps="none"), tmp_path, settings=settings)  # not a refresh
+    assert first.failed.get("server_error") == 1
+    # the second run walked past the first list page again and found what page 1 listed
+    assert second.new_urls > 0 and second.new_records > 0
+    records = db_rows(tmp_path, "SELECT COUNT(*) FROM notices")[0][0]
+    assert records == len(MANIFEST["notices"])
+
+
+def test_a_page_that_failed_extraction_stays_failed_on_recheck(site_copy: Path, tmp_path: Path) -> None:
+    path = "/zwgk/bmdt/202409/t20240925_4712345.html"
+    (site_copy / path.lstrip("/")).write_bytes(b"%PDF-1.4 not a page at all\x00\x01\x02" * 50)
+    with serve_site(site_copy, content_types=TYPES) as srv:
+        crawl(mini_site(srv), tmp_path)
+        url = srv.base_url + path
+        assert db_rows(tmp_path, f"SELECT state, reason FROM urls WHERE url = '{url}'") == [
+            ("failed", "decode")
+        ]
+        before = len(srv.requests)
+        crawl(mini_site(srv), tmp_path, refresh=True)
+        asked = [r for r in srv.requests[before:] if r.path == path]
+    assert asked and "If-None-Match" not in asked[0].headers  # no record yet: asked in full
+    assert db_rows(tmp_path, f"SELECT state, reason FROM urls WHERE url = '{url}'") == [("failed", "decode")]

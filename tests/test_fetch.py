@@ -444,3 +444,98 @@ def test_every_archive_file_passes_warcio_check(server: SiteServer, tmp_path: Pa
     warcio = Path(__import__("sys").executable).with_name("warcio")
     result = subprocess.run([str(warcio), "check", *map(str, files)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- review findings ----------------------------------------------------------------------
+def test_non_ascii_url_is_fetched_and_archived(tree: Path, tmp_path: Path) -> None:
+    (tree / "政策").mkdir()
+    (tree / "政策" / "通知.html").write_text(PAGE, encoding="utf-8")
+    with Archive.open(tmp_path / "w", prefix="cn") as arc, serve_site(tree) as srv:
+        out = make_fetcher(srv, arc).fetch(FetchRequest(url=srv.base_url + "/政策/通知.html")).outcome
+        assert out.outcome == "fetched", out.message
+        assert out.warc is not None
+        assert arc.read(out.warc).url == srv.base_url + "/%E6%94%BF%E7%AD%96/%E9%80%9A%E7%9F%A5.html"
+    warcio = Path(__import__("sys").executable).with_name("warcio")
+    files = [str(p) for p in (tmp_path / "w").glob("*.warc.gz")]
+    assert subprocess.run([str(warcio), "check", *files], capture_output=True).returncode == 0
+
+
+def test_a_server_dripping_its_headers_is_cut_at_the_deadline(tree: Path, archive: Archive) -> None:
+    def drip_head(h: Handler) -> None:
+        h.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        for i in range(60):
+            h.wfile.write(f"X-Drip-{i}: x\r\n".encode())
+            h.wfile.flush()
+            time.sleep(0.1)
+
+    with serve_site(tree, routes={"/drip-head.html": drip_head}) as srv:
+        started = time.monotonic()
+        out = get(
+            make_fetcher(srv, archive, fetch_retries=0, fetch_deadline=1.0), srv, "/drip-head.html"
+        ).outcome
+    assert (out.outcome, out.reason) == ("failed", "timeout")
+    assert time.monotonic() - started < 3
+
+
+def test_retry_after_beyond_the_limit_pauses_the_whole_host(tree: Path, archive: Archive) -> None:
+    routes = {"/busy.html": lambda h: send(h, 429, b"", {"Retry-After": "3600"})}
+    with serve_site(tree, routes=routes) as srv:
+        f = make_fetcher(srv, archive)
+        first = get(f, srv, "/busy.html").outcome
+        rest = [get(f, srv, f"/ok/p{i}.html").outcome for i in range(4)]
+    assert first.reason == "rate_limited"
+    assert [o.reason for o in rest] == ["rate_limited"] * 4
+    assert not [p for p in srv.paths() if p.startswith("/ok/")]  # nothing more was sent
+
+
+def test_a_failing_host_is_given_up_after_the_failure_limit(tree: Path, archive: Archive) -> None:
+    routes = {f"/e{i}.html": (lambda h: send(h, 500, b"")) for i in range(10)}
+    with serve_site(tree, routes=routes) as srv:
+        f = make_fetcher(srv, archive, fetch_retries=1, host_failure_limit=4)
+        outs = [get(f, srv, f"/e{i}.html").outcome for i in range(10)]
+    assert [o.reason for o in outs[:2]] == ["server_error"] * 2
+    assert {o.reason for o in outs[2:]} == {"host_unavailable"}
+    assert len([p for p in srv.paths() if p.startswith("/e")]) == 4
+
+
+def test_304_to_an_unconditional_request_is_an_error(tree: Path, archive: Archive) -> None:
+    with serve_site(tree, routes={"/odd.html": lambda h: send(h, 304, b"")}) as srv:
+        out = get(make_fetcher(srv, archive), srv, "/odd.html").outcome
+    assert (out.outcome, out.reason) == ("failed", "http_error")
+
+
+def test_raw_utf8_location_is_followed(tree: Path, archive: Archive) -> None:
+    (tree / "政策").mkdir()
+    (tree / "政策" / "页.html").write_text(PAGE, encoding="utf-8")
+
+    def utf8_redirect(h: Handler) -> None:
+        h.send_response(302)
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+        h.wfile.write(b"")  # the header below goes out as raw UTF-8 bytes, as some servers do
+
+    def raw(h: Handler) -> None:
+        h.wfile.write("HTTP/1.1 302 Found\r\nLocation: /政策/页.html\r\nContent-Length: 0\r\n\r\n".encode())
+
+    with serve_site(tree, routes={"/moved.html": raw}) as srv:
+        out = get(make_fetcher(srv, archive), srv, "/moved.html").outcome
+    assert out.outcome == "fetched", out.message
+    assert out.final_url is not None and out.final_url.endswith("/%E6%94%BF%E7%AD%96/%E9%A1%B5.html")
+
+
+def test_robots_redirect_to_another_host_is_followed(tree: Path, archive: Archive) -> None:
+    (tree / "real-robots.txt").write_text("User-agent: *\nDisallow: /private/\n", encoding="utf-8")
+    with serve_site(tree) as srv:
+        port = srv.base_url.rsplit(":", 1)[1]
+        srv.routes["/robots.txt"] = redirect(f"http://localhost:{port}/real-robots.txt")
+        out = get(make_fetcher(srv, archive), srv, "/private/x.html").outcome
+    assert (out.outcome, out.reason) == ("failed", "robots")
+
+
+def test_crawl_delay_applies_from_the_first_page(tree: Path, archive: Archive) -> None:
+    (tree / "robots.txt").write_text("User-agent: *\nCrawl-delay: 0.5\n", encoding="utf-8")
+    with serve_site(tree) as srv:
+        get(make_fetcher(srv, archive, latency_factor=0.0), srv, "/ok/p0.html")
+    robots_at = next(r.at for r in srv.requests if r.path == "/robots.txt")
+    page_at = next(r.at for r in srv.requests if r.path == "/ok/p0.html")
+    assert page_at - robots_at >= 0.45

@@ -94,11 +94,16 @@ def test_site_schedules_become_deployments_on_the_server(prefect_server: None, t
 
 
 def test_serve_schedules_refuses_to_run_without_a_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     from flows.schedules import serve_schedules
     from pipeline.errors import PipelineError
 
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    with pytest.raises(PipelineError, match="prefect server start"):
+    with (
+        temporary_settings(restore_defaults={PREFECT_API_URL}),
+        pytest.raises(PipelineError, match="server start"),
+    ):
         serve_schedules([load_site(ROOT / "sites" / "mini-site.yaml")], db="x", archive="y")
 
 

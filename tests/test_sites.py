@@ -66,3 +66,12 @@ def test_bare_urls_allow_only_their_hosts() -> None:
     with pytest.raises(DiscoveryError):
         site_for_urls(["not a url"])
     assert isinstance(site, SiteConfig)
+
+
+def test_malformed_and_idn_urls() -> None:
+    with pytest.raises(DiscoveryError, match="not a valid URL"):
+        site_for_urls(["http://[::1/x.html"])
+    with pytest.raises(DiscoveryError):
+        site_for_urls(["http://a.gov.cn:99999/x.html"])
+    site = site_for_urls(["http://政府.cn/index.html"])
+    assert site.host_allowed("http://xn--mxtq1m.cn/a.html") and site.host_allowed("http://政府.cn./b.html")

@@ -400,13 +400,32 @@ def test_adopt_capture_takes_a_2xx_capture_of_a_pending_url(store: SqliteStore) 
     assert not store.adopt_capture(capture("a", t + dt.timedelta(seconds=1), offset=700), recheck_days=30)
 
 
-@pytest.mark.parametrize("status", [None, 304, 404, 503])
+@pytest.mark.parametrize("status", [None, 304, 503])
 def test_adopt_capture_refuses_a_non_2xx_capture(store: SqliteStore, status: int | None) -> None:
     store.add_urls(SITE, [seen("a")])
     assert not store.adopt_capture(capture("a", now(), status=status), recheck_days=30)
     state = store.url_state(url("a"))
     assert state is not None
     assert (state["state"], state["warc_file"]) == ("pending", None)
+
+
+@pytest.mark.parametrize(("status", "reason"), [(404, "not_found"), (410, "gone")])
+def test_adopt_capture_records_a_404_or_410_as_a_failure(
+    store: SqliteStore, status: int, reason: str
+) -> None:
+    store.add_urls(SITE, [seen("a")])
+    assert store.adopt_capture(capture("a", now(), status=status), recheck_days=30)
+    state = store.url_state(url("a"))
+    assert state is not None
+    assert (state["state"], state["reason"], state["http_status"]) == ("failed", reason, status)
+
+
+def test_adopt_capture_refuses_a_truncated_capture(store: SqliteStore) -> None:
+    store.add_urls(SITE, [seen("a")])
+    torn = capture("a", now()).model_copy(update={"truncated": "disconnect"})
+    assert not store.adopt_capture(torn, recheck_days=30)
+    state = store.url_state(url("a"))
+    assert state is not None and state["state"] == "pending"
 
 
 def test_adopt_capture_refuses_a_capture_older_than_the_last_fetch(store: SqliteStore) -> None:
