@@ -195,3 +195,77 @@ def test_cli_search_show_and_diff(tmp_path: Path) -> None:
     missing = subprocess.run([sys.executable, "-m", "pipeline.cli", "search", "x", "--db", str(tmp_path / "none.db")],
                              capture_output=True, text=True, timeout=60)  # fmt: skip
     assert missing.returncode == 2 and "no database" in missing.stderr
+
+
+def test_a_version_1_database_is_upgraded_and_searchable(tmp_path: Path) -> None:
+    """A database written before the search migrations: opening it backfills columns, kinds and index."""
+    import sqlite3
+
+    from pipeline.store import MIGRATIONS
+
+    db = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    first = MIGRATIONS[0]
+    assert isinstance(first, str)
+    for statement in first.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute("INSERT INTO schema_migrations VALUES (1, '2026-01-01')")
+    record = next(r for r in RECORDS if r.sections and r.publisher)
+    conn.execute(
+        "INSERT INTO notices (id, url, site, current_version, record_hash, title, published_date, publisher,"
+        " updated_at, record_json) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (record.id, record.url, "old", 1, "h", record.title, str(record.published_date), record.publisher,
+         "2026-01-01", record.model_dump_json()),
+    )  # fmt: skip
+    conn.commit()
+    conn.close()
+    with SqliteStore(db) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        term = (record.title or "")[2:6]
+        assert [h.id for h in store.search(SearchQuery(q=term)).items] == [record.id]
+        kind = record.sections[0].kind
+        assert [h.id for h in store.search(SearchQuery(kind=kind)).items] == [record.id]
+        assert [h.id for h in store.search(SearchQuery(publisher=record.publisher)).items] == [record.id]
+
+
+def test_cli_export_and_serve(tmp_path: Path) -> None:
+    import socket
+    import time
+    import urllib.request
+
+    db = tmp_path / "db.sqlite"
+    with SqliteStore(db) as s:
+        for record in RECORDS[:5]:
+            s.put_record(record, site="x", extractor_version="t")
+    out = tmp_path / "export"
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "export", "--db", str(db), "--out", str(out),
+                           "--include-suspect"], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "5"  # the new cursor
+    assert (out / "latest" / "notices.jsonl").read_text(encoding="utf-8").count("\n") == 5
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "serve", "--db", str(db), "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/notices?limit=2", timeout=2) as resp:
+                    page = json.loads(resp.read())
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+        assert len(page["items"]) == 2 and page["next_cursor"]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        assert server.stderr is not None
+        server.stderr.close()
+    bad = subprocess.run([sys.executable, "-m", "pipeline.cli", "serve", "--db", str(tmp_path / "nope.sqlite")],
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert bad.returncode == 2 and "no database" in bad.stderr and "Traceback" not in bad.stderr
