@@ -188,6 +188,11 @@ def _open(db: Path) -> SqliteStore:
     return SqliteStore(db, readonly=True)
 
 
+def _open_upgrading(db: Path) -> SqliteStore:
+    """At start-up: an older database is upgraded once, then read only (as `notices search` does)."""
+    return SqliteStore.open_for_reading(db)
+
+
 def _request_store(request: Request) -> Iterator[SqliteStore]:
     """A read-only store for one request, closed after the response."""
     store = _open(request.app.state.db)
@@ -228,7 +233,7 @@ def create_app(db: Path, archive: Path | None = None) -> FastAPI:
     none, ``/notices/{id}/raw`` answers 404 saying so.
     """
     db = Path(db)
-    with _open(db) as store:  # fail now, with the store's message, rather than on every request
+    with _open_upgrading(db) as store:  # fail now, with the store's message, rather than per request
         recorded = _recorded_archive(store)
     if archive is not None and not Path(archive).is_dir():
         raise StoreError(f"no archive folder at {archive}")
@@ -326,7 +331,10 @@ def create_app(db: Path, archive: Path | None = None) -> FastAPI:
             )
         if not record.source.warc:
             raise HTTPException(404, f"notice {notice_id} has no archived response")
-        fetched = read_record(archive_dir, record.source.warc)
+        try:
+            fetched = read_record(archive_dir, record.source.warc)
+        except StoreError as exc:  # the WARC file is gone or damaged: the record itself is fine
+            raise HTTPException(404, f"the archived response is not readable: {exc.message}") from exc
         if hashlib.sha256(fetched.body).hexdigest() != record.source.sha256:
             log.error("archived bytes at %s do not match sha256 of notice %s", record.source.warc, notice_id)
             raise HTTPException(

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -179,7 +180,7 @@ def extract(
     try:
         record = extract_path(page, url=url, content_type=content_type, settings=settings)
     except PipelineError as exc:
-        err.print(f"[red]error[/red] ({exc.stage}): {exc.message}")
+        err.print(f"[red]error[/red] ({exc.stage}): {escape(exc.message)}")
         raise typer.Exit(1) from exc
     sys.stdout.write(_dump(record) + "\n")
 
@@ -280,7 +281,7 @@ def crawl(
         else:
             site = site_for_urls(targets, allow_private_addresses=allow_private_addresses)
     except PipelineError as exc:
-        err.print(f"[red]error[/red]: {exc.message}")
+        err.print(f"[red]error[/red]: {escape(exc.message)}")
         raise typer.Exit(2) from exc
     db_path, archive_path = _data_paths(db, archive, settings)
     try:
@@ -294,7 +295,7 @@ def crawl(
             quiet=quiet,
         )
     except PipelineError as exc:
-        err.print(f"[red]error[/red] ({exc.stage}): {exc.message}")
+        err.print(f"[red]error[/red] ({exc.stage}): {escape(exc.message)}")
         raise typer.Exit(1) from exc
     print_crawl_summary(summary)
     if as_json:
@@ -319,7 +320,7 @@ def serve_schedules(
             err.print(f"{site.name}: {site.schedule or '(no schedule)'}  {', '.join(site.start_urls)}")
         serve(configs, db=str(db_path.resolve()), archive=str(archive_path.resolve()))
     except PipelineError as exc:
-        err.print(f"[red]error[/red]: {exc.message}")
+        err.print(f"[red]error[/red]: {escape(exc.message)}")
         raise typer.Exit(2) from exc
 
 
@@ -355,7 +356,7 @@ def _open_readonly(db: Path | None) -> SqliteStore:
     try:
         return SqliteStore.open_for_reading(path)
     except PipelineError as exc:
-        err.print(f"[red]error[/red]: {exc.message}")
+        err.print(f"[red]error[/red]: {escape(exc.message)}")
         raise typer.Exit(2) from exc
 
 
@@ -402,13 +403,13 @@ def search(
         problems = "; ".join(
             f"--{'.'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors()
         )
-        err.print(f"[red]error[/red]: {problems}")
+        err.print(f"[red]error[/red]: {escape(problems)}")
         raise typer.Exit(2) from exc
     with _open_readonly(db) as store:
         try:
             page = store.search(q)
         except PipelineError as exc:
-            err.print(f"[red]error[/red]: {exc.message}")
+            err.print(f"[red]error[/red]: {escape(exc.message)}")
             raise typer.Exit(2) from exc
     if as_json:
         sys.stdout.write(page.model_dump_json() + "\n")
@@ -430,11 +431,15 @@ def show(
 ) -> None:
     """One notice: metadata, sections as an outline, provenance and version history."""
     with _open_readonly(db) as store:
-        record = store.find(key)
+        try:
+            record = store.find(key)
+            versions = store.versions(record.id) if record else []
+        except PipelineError as exc:
+            err.print(f"[red]error[/red]: {escape(exc.message)}")
+            raise typer.Exit(2) from exc
         if record is None:
-            err.print(f"[red]error[/red]: no notice {key!r}")
+            err.print(f"[red]error[/red]: no notice {escape(repr(key))}")
             raise typer.Exit(1)
-        versions = store.versions(record.id)
     if as_json:
         sys.stdout.write(_dump(record) + "\n")
         return
@@ -454,17 +459,21 @@ def diff(
 ) -> None:
     """What changed between two versions of a notice."""
     with _open_readonly(db) as store:
-        record = store.find(key)
-        if record is None:
-            err.print(f"[red]error[/red]: no notice {key!r}")
-            raise typer.Exit(1)
-        versions = [v.version for v in store.versions(record.id)]
-        to = new or versions[-1]
-        frm = old or to - 1
-        if frm < 1:
-            Console().print(f"{record.id} has only version {to}: nothing to compare")
-            return
-        a, b = store.version_record(record.id, frm), store.version_record(record.id, to)
+        try:
+            record = store.find(key)
+            if record is None:
+                err.print(f"[red]error[/red]: no notice {escape(repr(key))}")
+                raise typer.Exit(1)
+            versions = [v.version for v in store.versions(record.id)]
+            to = versions[-1] if new is None else new
+            frm = to - 1 if old is None else old
+            if frm < 1 and old is None:
+                Console().print(f"{record.id} has only version {to}: nothing to compare")
+                return
+            a, b = store.version_record(record.id, frm), store.version_record(record.id, to)
+        except PipelineError as exc:
+            err.print(f"[red]error[/red]: {escape(exc.message)}")
+            raise typer.Exit(2) from exc
     if a is None or b is None:
         err.print(f"[red]error[/red]: versions are {versions}")
         raise typer.Exit(1)
@@ -490,7 +499,7 @@ def serve(
     try:
         serve_api(db_path, archive, host=host, port=port)
     except PipelineError as exc:
-        err.print(f"[red]error[/red]: {exc.message}")
+        err.print(f"[red]error[/red]: {escape(exc.message)}")
         raise typer.Exit(2) from exc
 
 
@@ -536,10 +545,10 @@ def export_command(
             include_suspect=include_suspect,
         )
     except PipelineError as exc:  # missing/corrupt/old database, bad cursor, another export running
-        err.print(f"[red]error[/red] ({exc.stage}): {exc.message}")
+        err.print(f"[red]error[/red] ({exc.stage}): {escape(exc.message)}")
         raise typer.Exit(2) from exc
     except OSError as exc:  # the output folder: permissions, disk full
-        err.print(f"[red]error[/red]: cannot write the export: {exc}")
+        err.print(f"[red]error[/red]: cannot write the export: {escape(str(exc))}")
         raise typer.Exit(1) from exc
     table = Table(title="export", show_header=False)
     table.add_column("what")

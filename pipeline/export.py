@@ -493,7 +493,7 @@ def export_feed(
     include_suspect: bool = False,
 ) -> ExportSummary:
     """Open the database read-only and :func:`export` it (the flow's and the CLI's entry point)."""
-    with SqliteStore(db, readonly=True) as store:
+    with SqliteStore.open_for_reading(db) as store:  # an older database is upgraded once, then read
         return export(store, out_dir, formats=formats, since=since, include_suspect=include_suspect)
 
 

@@ -42,15 +42,20 @@ from schemas.search import SearchHit, SearchPage, SearchQuery, VersionInfo
 
 __all__ = ["MIGRATIONS", "Capture", "SqliteStore", "Store", "UrlSeen", "decode_cursor", "record_hash"]
 
-_SORT_KEY_SQL = (
+_SORT_KEY_3 = (
     "(CASE WHEN published_date IS NULL OR published_date = '' THEN 0"
     " ELSE CAST(julianday(published_date) - 2415020.5 AS INTEGER) END) * 10000000000 + seq"
-)  # days since 1900-01-01 (0 when undated) × 10^10 + the change sequence: unique, newest last
+)  # migration 3's key (superseded by migration 4)
+_SORT_KEY_SQL = (
+    "(CASE WHEN published_date IS NULL OR published_date = '' THEN 0"
+    " ELSE CAST(julianday(published_date) - 1721424.5 AS INTEGER) END) * 10000000000 + rowid"
+)  # days since 0001-01-01 (0 when undated) × 10^10 + the notice's rowid: unique, stable per notice
+_DAY = 10_000_000_000
 
 
-def _sort_key(published: dt.date | None, seq: int) -> int:
-    days = (published - dt.date(1900, 1, 1)).days if published else 0
-    return max(days, 0) * 10_000_000_000 + seq
+def _sort_key(published: dt.date | None, rowid: int) -> int:
+    """date.toordinal() counts 0001-01-01 as day 1, like julianday(date) - 1721424.5."""
+    return (published.toordinal() if published else 0) * _DAY + rowid
 
 
 MIGRATIONS: list[str | list[str]] = [
@@ -206,7 +211,7 @@ MIGRATIONS: list[str | list[str]] = [
     # and stops after one page instead of sorting every match (p95 192 ms → a few ms at 100,000)
     [
         "ALTER TABLE notices ADD COLUMN sort_key INTEGER NOT NULL DEFAULT 0",
-        f"UPDATE notices SET sort_key = {_SORT_KEY_SQL}",
+        f"UPDATE notices SET sort_key = {_SORT_KEY_3}",
         "CREATE UNIQUE INDEX notices_sort_key ON notices(sort_key)",
         "DROP INDEX IF EXISTS notices_sort",
         "DROP TRIGGER notices_fts_insert",
@@ -232,11 +237,36 @@ MIGRATIONS: list[str | list[str]] = [
         END""",
         "INSERT INTO notices_fts(notices_fts) VALUES ('rebuild')",
     ],
+    # 4: a sort key that does not move when a notice gets a new version (its rowid, not the change
+    # number, breaks ties between equal dates), days counted from 0001-01-01 so that dates before
+    # 1900 still sort before undated ones; indexes for the exact-match filters
+    [
+        f"UPDATE notices SET sort_key = {_SORT_KEY_SQL}",
+        "CREATE INDEX notices_validity ON notices(validity, sort_key)",
+        "CREATE INDEX notices_integrity ON notices(integrity, sort_key)",
+    ],
 ]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class _Result:
+    """The rows of one statement, already fetched, with the cursor-like methods callers use."""
+
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
+        self.rows = rows
+        self.rowcount = rowcount
+
+    def fetchone(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[Any]:
+        return self.rows
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.rows)
 
 
 class UrlSeen(_Model):
@@ -276,7 +306,7 @@ def record_hash(record: NoticeRecord) -> str:
 
 def _split_terms(q: str) -> tuple[list[str], list[str]]:
     """Query words: 3+ characters go to the trigram index, shorter ones to a substring scan."""
-    words = [w for w in re.split(r"[\s\u3000]+", q.strip()) if w][:10]
+    words = [w for w in re.split(r"[\s\u3000]+", q.strip()) if w]
     return [w for w in words if len(w) >= 3], [w for w in words if len(w) < 3]
 
 
@@ -290,7 +320,7 @@ def decode_cursor(cursor: str) -> int:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
     except (ValueError, UnicodeDecodeError) as exc:
         raise StoreError(f"not a valid cursor: {cursor!r}") from exc
-    if not re.fullmatch(r"k\d{1,19}", raw):
+    if not re.fullmatch(r"k\d{1,19}", raw) or int(raw[1:]) > 2**63 - 1:
         raise StoreError(f"not a valid cursor: {cursor!r}")
     return int(raw[1:])
 
@@ -436,6 +466,10 @@ class SqliteStore:
             if number in done:
                 continue
             self.conn.execute("BEGIN IMMEDIATE")
+            # another process may have migrated while we waited for the write lock: look again
+            if self.conn.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (number,)).fetchone():
+                self.conn.execute("ROLLBACK")
+                continue
             try:
                 statements = sql.split(";") if isinstance(sql, str) else sql
                 for statement in statements:
@@ -484,12 +518,16 @@ class SqliteStore:
             finally:
                 self._depth = 0
 
-    def _exec(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+    def _exec(self, sql: str, params: Iterable[Any] = ()) -> _Result:
+        """Run one statement; rows are fetched here, so a corrupt page surfaces as StoreError too."""
         try:
             with self._lock:
-                return self.conn.execute(sql, tuple(params))
+                cur = self.conn.execute(sql, tuple(params))
+                return _Result(cur.fetchall() if cur.description else [], cur.rowcount)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"database error in {self.path}: {exc}") from exc
+        except OverflowError as exc:
+            raise StoreError(f"a value is out of range for the database: {exc}") from exc
 
     def close(self) -> None:
         with self._lock:
@@ -779,12 +817,19 @@ class SqliteStore:
         now = _iso(_now())
         with self.transaction():
             row = self._exec(
-                "SELECT current_version, record_hash FROM notices WHERE id = ?", (record.id,)
+                "SELECT rowid, current_version, record_hash FROM notices WHERE id = ?", (record.id,)
             ).fetchone()
             if row is not None and row["record_hash"] == rhash:
                 return "same"
             version = 1 if row is None else int(row["current_version"]) + 1
             seq = int(self._exec("SELECT COALESCE(MAX(seq), 0) + 1 FROM notices").fetchone()[0])
+            # the rowid of a notice never changes: it breaks ties in the sort key, so a new version
+            # does not move the notice in search results (only a changed date does)
+            rowid = (
+                int(self._exec("SELECT COALESCE(MAX(rowid), 0) + 1 FROM notices").fetchone()[0])
+                if row is None
+                else int(row["rowid"])
+            )
             meta = " ".join(v for v in (record.publisher, record.doc_no, record.index_no, record.topic) if v)
             columns = {
                 "url": record.url,
@@ -805,13 +850,13 @@ class SqliteStore:
                 "meta_text": meta,
                 "sort_date": _iso(record.published_date) or "",
                 "seq": seq,
-                "sort_key": _sort_key(record.published_date, seq),
+                "sort_key": _sort_key(record.published_date, rowid),
             }
             names = list(columns)
             if row is None:
                 self._exec(
-                    f"INSERT INTO notices (id, {', '.join(names)}) VALUES (?{', ?' * len(names)})",
-                    (record.id, *columns.values()),
+                    f"INSERT INTO notices (rowid, id, {', '.join(names)}) VALUES (?, ?{', ?' * len(names)})",
+                    (rowid, record.id, *columns.values()),
                 )
             else:
                 assignments = ", ".join(f"{n} = ?" for n in names)
@@ -835,16 +880,24 @@ class SqliteStore:
         where: list[str] = []
         params: list[Any] = []
         long_terms, short_terms = _split_terms(query.q or "")
-        if long_terms:
+        # the trigram index also narrows the metadata filters of 3+ characters (column phrases)
+        phrases = ['"' + t.replace('"', '""') + '"' for t in long_terms]
+        for value in (query.publisher, query.doc_no, query.index_no, query.topic):
+            if value and len(value) >= 3:
+                phrases.append('meta_text : "' + value.replace('"', '""') + '"')
+        if phrases:
             # the trigram index drives: it yields matches in sort_key order, so LIMIT stops it early
             source = "notices_fts JOIN notices n ON n.sort_key = notices_fts.rowid"
             key = "notices_fts.rowid"
             where.append("notices_fts MATCH ?")
-            params.append(" AND ".join('"' + t.replace('"', '""') + '"' for t in long_terms))
+            params.append(" AND ".join(phrases))
         else:
             source, key = "notices n", "n.sort_key"
         for term in short_terms:
-            where.append("(instr(n.title, ?) > 0 OR instr(n.body_text, ?) > 0 OR instr(n.meta_text, ?) > 0)")
+            where.append(
+                "(instr(lower(n.title), lower(?)) > 0 OR instr(lower(n.body_text), lower(?)) > 0"
+                " OR instr(lower(n.meta_text), lower(?)) > 0)"
+            )
             params += [term, term, term]
         for column, value in (
             ("publisher", query.publisher),
@@ -855,12 +908,12 @@ class SqliteStore:
             if value:
                 where.append(f"instr(n.{column}, ?) > 0")
                 params.append(value)
-        if query.since:
-            where.append("n.sort_date >= ?")
-            params.append(query.since.isoformat())
+        if query.since:  # dates are part of the sort key: a range on the key, not a scan
+            where.append(f"{key} >= ?")
+            params.append(query.since.toordinal() * _DAY)
         if query.until:
-            where.append("n.sort_date != '' AND n.sort_date <= ?")
-            params.append(query.until.isoformat())
+            where.append(f"{key} >= ? AND {key} < ?")
+            params += [_DAY, (query.until.toordinal() + 1) * _DAY]
         if query.validity:
             where.append("n.validity = ?")
             params.append(query.validity)

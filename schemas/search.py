@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from schemas.record import SectionKind
 
@@ -40,6 +40,21 @@ class SearchQuery(_Model):
     kind: SectionKind | None = Field(None, description="Has a section of this kind")
     integrity: Literal["clean", "suspect"] | None = Field(None, description="Integrity status")
     limit: int = Field(20, ge=1, le=200)
+
+    @field_validator("q", "publisher", "doc_no", "index_no", "topic", "cursor")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value is not None and any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("control characters are not allowed")
+        return value
+
+    @field_validator("q")
+    @classmethod
+    def _few_words(cls, value: str | None) -> str | None:
+        if value is not None and len(value.split()) > 10:
+            raise ValueError("at most 10 words")
+        return value
+
     cursor: str | None = Field(None, max_length=200, description="next_cursor of the previous page")
 
 

@@ -282,6 +282,19 @@ def test_an_explicit_archive_folder_is_used(crawled: Crawled, tmp_path: Path) ->
         create_app(crawled.db, tmp_path / "missing")
 
 
+def test_a_missing_warc_file_is_a_404_not_a_broken_database(crawled: Crawled, tmp_path: Path) -> None:
+    import shutil
+
+    record = crawled.records[0]
+    archive = tmp_path / "warc"
+    shutil.copytree(crawled.archive, archive)
+    assert record.source.warc is not None
+    (archive / record.source.warc.split("#")[0]).unlink()
+    with running(create_app(crawled.db, archive)) as base, client(base) as c:
+        response = c.get(f"/notices/{record.id}/raw")
+    assert response.status_code == 404 and "not readable" in response.json()["detail"]
+
+
 # --- bad input -------------------------------------------------------------------------
 
 BAD = [
@@ -296,6 +309,8 @@ BAD = [
     ({"cursor": "garbage!"}, "cursor"),
     ({"cursor": base64.urlsafe_b64encode(b"2024-01-01|'; DROP TABLE notices;--").decode()}, "cursor"),
     ({"q": "字" * 201}, "q"),
+    ({"q": "\x00\x00\x00"}, "q"),
+    ({"cursor": base64.urlsafe_b64encode(b"k99999999999999999999").decode()}, "cursor"),
     ({"colour": "red"}, "colour"),
 ]
 
@@ -515,7 +530,8 @@ def test_a_missing_corrupt_or_old_database_is_refused_when_the_app_is_made(tmp_p
         conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
         conn.execute("INSERT INTO schema_migrations VALUES (1, '2026-01-01')")
     conn.close()
-    with pytest.raises(StoreError, match="schema version 1"):
+    # it claims version 1 but has none of its tables: upgrading it fails with the store's message
+    with pytest.raises(StoreError, match="cannot open the database"):
         create_app(old, None)
 
 

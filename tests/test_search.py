@@ -269,3 +269,105 @@ def test_cli_export_and_serve(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "pipeline.cli", "serve", "--db", str(tmp_path / "nope.sqlite")],
                          capture_output=True, text=True, timeout=60)  # fmt: skip
     assert bad.returncode == 2 and "no database" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_new_version_between_pages_neither_skips_nor_repeats(tmp_path: Path) -> None:
+    import datetime as dt
+
+    base = RECORDS[0]
+    with SqliteStore(tmp_path / "db.sqlite") as s:
+        same_day = []
+        for i in range(4):
+            url = f"http://www.a.gov.cn/t{i}.html"
+            from pipeline.record import notice_id
+
+            r = base.model_copy(update={"id": notice_id(url), "url": url, "title": f"同日公告{i}号",
+                                        "published_date": dt.date(2024, 5, 1)})  # fmt: skip
+            s.put_record(r, site="x", extractor_version="t")
+            same_day.append(r)
+        first = s.search(SearchQuery(limit=2))
+        changed = same_day[1].model_copy(update={"body_text": same_day[1].body_text + "补充说明。"})
+        assert s.put_record(changed, site="x", extractor_version="t") == "version"
+        second = s.search(SearchQuery(limit=2, cursor=first.next_cursor))
+        seen = [h.id for h in first.items + second.items]
+    assert sorted(seen) == sorted(r.id for r in same_day) and len(set(seen)) == 4
+
+
+def test_dates_before_1900_sort_before_undated(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from pipeline.record import notice_id
+
+    with SqliteStore(tmp_path / "db.sqlite") as s:
+        for i, day in enumerate([None, dt.date(1899, 12, 31), dt.date(2024, 1, 1)]):
+            url = f"http://www.a.gov.cn/d{i}.html"
+            r = RECORDS[0].model_copy(update={"id": notice_id(url), "url": url, "published_date": day})
+            s.put_record(r, site="x", extractor_version="t")
+        dates = [h.published_date for h in s.search(SearchQuery()).items]
+    assert dates == [dt.date(2024, 1, 1), dt.date(1899, 12, 31), None]
+
+
+def test_bad_search_input_is_refused_clearly(store: SqliteStore) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="control characters"):
+        SearchQuery(q="\x00\x00\x00")
+    with pytest.raises(ValidationError, match="at most 10 words"):
+        SearchQuery(q=" ".join("词语" for _ in range(11)))
+    import base64
+
+    huge = base64.urlsafe_b64encode(b"k99999999999999999999").decode().rstrip("=")
+    with pytest.raises(StoreError, match="cursor"):
+        store.search(SearchQuery(cursor=huge))
+
+
+def test_short_words_match_regardless_of_ascii_case(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "db.sqlite") as s:
+        r = RECORDS[0].model_copy(update={"body_text": RECORDS[0].body_text + "GH项目"})
+        s.put_record(r, site="x", extractor_version="t")
+        assert [h.id for h in s.search(SearchQuery(q="gh")).items] == [r.id]
+        assert [h.id for h in s.search(SearchQuery(q="gh项目")).items] == [r.id]
+
+
+def test_two_processes_upgrading_one_old_database_both_succeed(tmp_path: Path) -> None:
+    import sqlite3
+    import threading
+
+    from pipeline.store import MIGRATIONS
+
+    db = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    first = MIGRATIONS[0]
+    assert isinstance(first, str)
+    conn.executescript(first)
+    conn.execute("INSERT INTO schema_migrations VALUES (1, 'x')")
+    conn.commit()
+    conn.close()
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            SqliteStore(db).close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with SqliteStore(db) as s:
+        assert s.schema_version == len(MIGRATIONS)
+
+
+def test_cli_prints_user_text_literally(tmp_path: Path) -> None:
+    db = tmp_path / "db.sqlite"
+    with SqliteStore(db) as s:
+        s.put_record(RECORDS[0], site="x", extractor_version="t")
+    for args in (["show", "[/x]"], ["search", "--cursor", "[/x]"], ["diff", "[/x]"]):
+        result = subprocess.run([sys.executable, "-m", "pipeline.cli", *args, "--db", str(db)],
+                                capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert result.returncode in (1, 2) and "Traceback" not in result.stderr, (args, result.stderr)
+        assert "[/x]" in result.stderr
