@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint typecheck pytest bench bench-crawl eval clean
+.PHONY: demo test lint typecheck pytest bench bench-crawl bench-store eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ bench: $(VENV)/.bench-installed
 
 bench-crawl: $(VENV)/.installed
 	$(BIN)/python bench/bench_crawl.py --pages 1000,5000
+
+bench-store: $(VENV)/.installed
+	$(BIN)/python bench/bench_store.py --records 100000
 
 eval: $(VENV)/.installed
 	$(BIN)/python ../shared/tools/eval_corpus.py

@@ -149,10 +149,12 @@ def main() -> None:
                 store, out_dir, formats=("jsonl", "csv", "parquet"), since=0, include_suspect=True
             )
             export_s = time.perf_counter() - t
-            rows = summary.notices
+            rows = summary.notices + summary.sections  # CSV rows: one per notice and one per section
             result["export"] = {
                 "seconds": round(export_s, 1),
-                "notices": rows,
+                "notices": summary.notices,
+                "sections": summary.sections,
+                "notices_per_s": round(summary.notices / export_s),
                 "rows_per_s": round(rows / export_s),
             }
             print(
