@@ -158,7 +158,8 @@ def main() -> None:
                 "rows_per_s": round(rows / export_s),
             }
             print(
-                f"export {rows:,} notices (jsonl+csv+parquet): {export_s:.1f} s = {rows / export_s:,.0f} rows/s"
+                f"export {summary.notices:,} notices + {summary.sections:,} sections (jsonl, csv, parquet, atom):"
+                f" {export_s:.1f} s = {rows / export_s:,.0f} rows/s ({summary.notices / export_s:,.0f} notices/s)"
             )
     (OUT / f"store-{n}.json").write_text(
         json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"

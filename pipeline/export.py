@@ -70,7 +70,7 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped,unused-ignore]
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.errors import PipelineError
-from pipeline.store import SqliteStore, Store, record_hash
+from pipeline.store import SqliteStore, Store
 from schemas.record import NoticeRecord, NoticeSection, SectionKind, record_json_schema
 from schemas.search import VersionInfo
 
@@ -281,19 +281,6 @@ def _flatten(sections: Sequence[NoticeSection], prefix: str = "") -> Iterator[tu
         path = f"{prefix}{number}"
         yield path, section
         yield from _flatten(section.children, path + ".")
-
-
-def _version_of(record: NoticeRecord, versions: list[VersionInfo]) -> VersionInfo:
-    """The stored version this record is: the newest with its fetch (sha256 and time), else with its
-    content hash; the newest version when a write raced the read."""
-    if not versions:
-        raise PipelineError(f"notice {record.id} has no stored version", url=record.url, stage="export")
-    source = record.source
-    for info in reversed(versions):  # a version row keeps the sha256 and fetch time of its record
-        if info.sha256 == source.sha256 and info.fetched_at == source.fetched_at:
-            return info
-    rhash = record_hash(record)  # slower: only for a record the store changed under us
-    return next((info for info in reversed(versions) if info.record_hash == rhash), versions[-1])
 
 
 # --- writers: each appends rows to one file in the temporary folder --------------------------
@@ -628,14 +615,16 @@ def _write_files(
             writers += tables[-1][:2]
         feed = _AtomWriter(folder, "feed.atom", summary.cursor_from, summary.cursor_to)
         writers.append(feed)
-        for seq, record in store.changed_since(summary.cursor_from, until=summary.cursor_to):
-            version = _version_of(record, store.versions(record.id))
+        for seq, stored, version in store.current_versions_since(
+            summary.cursor_from, until=summary.cursor_to
+        ):
+            record = NoticeRecord.model_validate_json(stored)
             feed.seen(version.created_at)
             if record.integrity.status == "suspect" and not summary.include_suspect:
                 summary.held_suspect += 1
                 summary.held_suspect_ids.append(record.id)
                 continue
-            line = record.model_dump_json()
+            line = stored  # the record exactly as stored (model_dump_json when it was put)
             error = check(json.loads(line))  # what is checked is exactly the line written
             if error is not None:
                 summary.rejected.append(RejectedRecord(id=record.id, error=error))

@@ -392,6 +392,9 @@ class Store(Protocol):
     def search(self, query: SearchQuery) -> SearchPage: ...
     def max_seq(self) -> int: ...
     def changed_since(self, seq: int, until: int | None = None) -> Iterator[tuple[int, NoticeRecord]]: ...
+    def current_versions_since(
+        self, seq: int, until: int | None = None
+    ) -> Iterator[tuple[int, str, VersionInfo]]: ...
 
 
 class SqliteStore:
@@ -980,6 +983,36 @@ class SqliteStore:
 
     def max_seq(self) -> int:
         return int(self._exec("SELECT COALESCE(MAX(seq), 0) FROM notices").fetchone()[0])
+
+    def current_versions_since(
+        self, seq: int, until: int | None = None
+    ) -> Iterator[tuple[int, str, VersionInfo]]:
+        """(change number, current record as stored JSON, its version row) for notices changed after
+        ``seq`` (up to ``until``), in change order: one query per 1,000 notices (exports)."""
+        until = self.max_seq() if until is None else until
+        last = seq
+        while True:
+            rows = self._exec(
+                "SELECT n.seq, n.record_json, v.version, v.record_hash, v.sha256, v.fetched_at, v.warc,"
+                " v.extractor_version, v.created_at FROM notices n"
+                " JOIN versions v ON v.notice_id = n.id AND v.version = n.current_version"
+                " WHERE n.seq > ? AND n.seq <= ? ORDER BY n.seq LIMIT 1000",
+                (last, until),
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                info = VersionInfo(
+                    version=row["version"],
+                    record_hash=row["record_hash"],
+                    sha256=row["sha256"],
+                    fetched_at=row["fetched_at"],
+                    warc=row["warc"],
+                    extractor_version=row["extractor_version"],
+                    created_at=row["created_at"],
+                )
+                yield int(row["seq"]), row["record_json"], info
+            last = int(rows[-1]["seq"])
 
     def changed_since(self, seq: int, until: int | None = None) -> Iterator[tuple[int, NoticeRecord]]:
         """Notices whose current record changed after change number ``seq`` (up to ``until``), in order."""
