@@ -45,14 +45,23 @@ def _dump(record: NoticeRecord) -> str:
 
 
 def extract_path(
-    path: Path, *, url: str | None, content_type: str | None, settings: Settings
+    path: Path, *, url: str | None, content_type: str | None, settings: Settings, nlp: Any = None
 ) -> NoticeRecord:
-    """Read one page from disk and extract it."""
+    """Read one page from disk and extract it (with entities when ``nlp`` is given)."""
     body = path.read_bytes()
     page_url = url or path.resolve().as_uri()
     return extract_notice(
-        FetchResult.from_file_bytes(body, url=page_url, content_type=content_type), settings
+        FetchResult.from_file_bytes(body, url=page_url, content_type=content_type), settings, nlp=nlp
     )
+
+
+def _entity_nlp(settings: Settings) -> Any:
+    """The spaCy entity pipeline, built once per command (None when entities are switched off)."""
+    if not settings.entities:
+        return None
+    from pipeline.entities import build_nlp
+
+    return build_nlp(settings)
 
 
 def _failure(path: str, stage: str, message: str) -> dict[str, Any]:
@@ -62,6 +71,7 @@ def _failure(path: str, stage: str, message: str) -> dict[str, Any]:
 def run_manifest(manifest: Path, out: Path, settings: Settings) -> list[dict[str, Any]]:
     """Extract every page a manifest lists; one output line per input line, same order."""
     rows: list[dict[str, Any]] = []
+    nlp = _entity_nlp(settings)
     tmp = out.with_name(out.name + ".part")
     base = manifest.resolve().parent
     with manifest.open(encoding="utf-8") as fh, tmp.open("w", encoding="utf-8") as sink:
@@ -82,8 +92,9 @@ def run_manifest(manifest: Path, out: Path, settings: Settings) -> list[dict[str
                     p = base / p
                 try:
                     record = extract_path(
-                        p, url=entry.get("url"), content_type=entry.get("content_type"), settings=settings
-                    )
+                        p, url=entry.get("url"), content_type=entry.get("content_type"), settings=settings,
+                        nlp=nlp,
+                    )  # fmt: skip
                 except OSError as exc:
                     result = _failure(str(entry["path"]), "read", f"cannot read page: {exc.strerror or exc}")
                 except PipelineError as exc:
@@ -178,7 +189,9 @@ def extract(
     if not page.is_file():
         raise typer.BadParameter(f"no such file: {page}", param_hint="PAGE")
     try:
-        record = extract_path(page, url=url, content_type=content_type, settings=settings)
+        record = extract_path(
+            page, url=url, content_type=content_type, settings=settings, nlp=_entity_nlp(settings)
+        )
     except PipelineError as exc:
         err.print(f"[red]error[/red] ({exc.stage}): {escape(exc.message)}")
         raise typer.Exit(1) from exc

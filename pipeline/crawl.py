@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pipeline import __version__
 from pipeline.archive import Archive, ArchiveEntry
@@ -42,6 +42,9 @@ from pipeline.store import Capture, SqliteStore, UrlSeen
 from schemas.crawl import CrawlSummary, FetchOutcome, FetchRequest, UrlKind
 from schemas.site import SiteConfig
 from schemas.stages import FetchResult
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 __all__ = ["Crawler", "ProgressHook", "StepName", "extractor_version"]
 
@@ -117,6 +120,7 @@ class Crawler:
         )
         self.store.start_run(self.run_id, site.name)
         self._attempted: set[str] = set()
+        self._nlp: Language | None = None
         self._fetched_notices = 0
 
     def _archived_robots(self, url: str, max_age: float) -> tuple[int, bytes, float] | None:
@@ -130,6 +134,16 @@ class Crawler:
             self.archive.read(capture.warc).body,
             (now - capture.fetched_at).total_seconds(),
         )
+
+    def _entity_nlp(self) -> Language | None:
+        """The spaCy entity pipeline, built once per Crawler (per worker) when entities are on."""
+        if not self.settings.entities:
+            return None
+        if self._nlp is None:
+            from pipeline.entities import build_nlp
+
+            self._nlp = build_nlp(self.settings)
+        return self._nlp
 
     def _emit(self, event: str, n: int = 1) -> None:
         if self.progress is not None:
@@ -342,7 +356,7 @@ class Crawler:
             for url, location in pending:
                 try:
                     fetched = self.archive.read(location)
-                    record = extract_notice(fetched, self.settings)
+                    record = extract_notice(fetched, self.settings, nlp=self._entity_nlp())
                 except PipelineError as exc:
                     reason = "decode" if isinstance(exc, DecodeError) else "extract"
                     self.store.mark_failed(url, reason, exc.message, recheck_days=self.site.recheck_days)

@@ -9,6 +9,7 @@ become a record; odd but usable pages become records with ``warnings``.
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import ValidationError
@@ -22,6 +23,9 @@ from pipeline.integrity import check_integrity
 from pipeline.metadata import extract_metadata
 from pipeline.sections import split_sections
 from pipeline.settings import Settings
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 from schemas.record import NoticeRecord, Source
 from schemas.stages import FetchResult
 
@@ -69,8 +73,11 @@ def notice_id(url: str) -> str:
     return hashlib.sha256(canonical_url(url).encode("utf-8")).hexdigest()[:32]
 
 
-def extract_notice(fetched: FetchResult, settings: Settings | None = None) -> NoticeRecord:
-    """One page's bytes → one validated record."""
+def extract_notice(
+    fetched: FetchResult, settings: Settings | None = None, *, nlp: Language | None = None
+) -> NoticeRecord:
+    """One page's bytes → one validated record; with ``nlp`` (pipeline.entities.build_nlp, built
+    once per worker) the record also gets its entities."""
     settings = settings or Settings()
     warnings: list[str] = []
     if len(fetched.body) > settings.max_html_bytes:
@@ -90,7 +97,7 @@ def extract_notice(fetched: FetchResult, settings: Settings | None = None) -> No
     warnings += decoded.warnings + doc.warnings + meta.warnings
     url = fetched.final_url or fetched.url
     try:
-        return NoticeRecord(
+        record = NoticeRecord(
             id=notice_id(url),
             url=canonical_url(url),
             title=meta.title,
@@ -124,3 +131,8 @@ def extract_notice(fetched: FetchResult, settings: Settings | None = None) -> No
         )
     except ValidationError as exc:
         raise SchemaValidationError(f"record does not fit schema v1: {exc}", url=url) from exc
+    if nlp is None or not settings.entities:
+        return record
+    from pipeline.entities import find_entities  # spaCy only where entities are wanted
+
+    return record.model_copy(update={"entities": find_entities(nlp, record)})

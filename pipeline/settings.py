@@ -36,6 +36,8 @@ class Settings(BaseSettings):
         ge=0,
     )
 
+    entities: bool = Field(True, description="Find entities (spaCy rules) in crawled and extracted pages")
+
     # --- crawling (fetch, discover, archive, flows) ---------------------------------------
     contact_url: str = Field(
         "https://github.com/gov-notices/gov-notices#crawler",

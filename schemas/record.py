@@ -1,8 +1,10 @@
 """Record format v1: the public contract with archivists and open-data feeds.
 
 Field names are English; the Chinese label each one comes from is in its description.
-``SCHEMA_VERSION`` changes only with a breaking change; ``schemas/notice_record.schema.json``
-is the published JSON Schema and a test keeps it equal to :func:`record_json_schema`.
+``SCHEMA_VERSION`` is major.minor: the major number changes only with a breaking change, the
+minor one when optional fields are added (1.1 added ``entities``; a "1" record has none).
+``schemas/notice_record.schema.json`` is the published JSON Schema and a test keeps it equal
+to :func:`record_json_schema`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION: Literal["1"] = "1"
+from schemas.entity import Entity
+
+SCHEMA_VERSION: Literal["1.1"] = "1.1"
 
 SectionKind = Literal[
     "background",
@@ -128,7 +132,10 @@ class DocNumber(_Model):
 class NoticeRecord(_Model):
     """One notice page as a validated record (format v1)."""
 
-    schema_version: Literal["1"] = SCHEMA_VERSION
+    schema_version: Literal["1", "1.1"] = Field(
+        SCHEMA_VERSION,
+        description="Record format version: 1.1 adds entities (records written as 1 have none)",
+    )
     id: str = Field(description="Stable id: sha256 of the canonical URL, first 32 hex digits")
     url: str = Field(description="Canonical URL of the notice page")
     title: str | None = Field(None, description="标题: the visible notice title")
@@ -147,6 +154,10 @@ class NoticeRecord(_Model):
     attachments: list[Attachment] = Field(default_factory=list, description="附件")
     cited_documents: list[CitedDocument] = Field(default_factory=list, description="《…》 references")
     integrity: Integrity = Field(default_factory=Integrity, description="Tampering evidence")
+    entities: list[Entity] = Field(
+        default_factory=list,
+        description="实体: dates, organisations, 文号, laws, quantities and places in body_text (format 1.1)",
+    )
     extras: dict[str, str] = Field(
         default_factory=dict, description="Other label/value pairs of the metadata"
     )

@@ -25,7 +25,12 @@ def test_extract_one_page_prints_its_record() -> None:
     )
     assert r.returncode == 0, r.stderr
     rec = json.loads(r.stdout)
-    assert rec["schema_version"] == "1" and rec["title"] == p.gold["title"] and rec["url"] == p.gold["url"]
+    assert (
+        rec["schema_version"] == "1.1"
+        and rec["entities"]
+        and rec["title"] == p.gold["title"]
+        and rec["url"] == p.gold["url"]
+    )
 
 
 def test_manifest_keeps_order_and_records_failures(tmp_path: Path) -> None:

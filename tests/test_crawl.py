@@ -379,3 +379,15 @@ def test_a_page_that_failed_extraction_stays_failed_on_recheck(site_copy: Path, 
         asked = [r for r in srv.requests[before:] if r.path == path]
     assert asked and "If-None-Match" not in asked[0].headers  # no record yet: asked in full
     assert db_rows(tmp_path, f"SELECT state, reason FROM urls WHERE url = '{url}'") == [("failed", "decode")]
+
+
+def test_crawled_records_carry_entities_that_slice_their_body(server: SiteServer, tmp_path: Path) -> None:
+    crawl(mini_site(server), tmp_path)
+    labels: set[str] = set()
+    for (blob,) in db_rows(tmp_path, "SELECT record_json FROM notices"):
+        record = json.loads(str(blob))
+        assert record["schema_version"] == "1.1"
+        for e in record["entities"]:
+            assert record["body_text"][e["start"] : e["end"]] == e["text"]
+            labels.add(e["label"])
+    assert {"DATE", "ORG"} <= labels

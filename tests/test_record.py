@@ -126,3 +126,14 @@ def test_settings_limit_is_respected() -> None:
     s = Settings(max_html_bytes=2000)
     rec = extract_notice(CORPUS[0].fetch(), s)
     assert any("only the first 2,000" in w for w in rec.warnings)
+
+
+def test_a_format_1_record_without_entities_still_reads() -> None:
+    from schemas.record import NoticeRecord
+
+    record = CORPUS[0].record()
+    old = json.loads(record.model_dump_json())
+    old["schema_version"] = "1"
+    del old["entities"]
+    again = NoticeRecord.model_validate(old)
+    assert again.schema_version == "1" and again.entities == []
