@@ -1,4 +1,4 @@
-"""Stage citations: body text → list[CitedDocument]. Pure, no I/O.
+"""Stage citations: body text → list[CitedDocument]; keys to match citations to notices. Pure.
 
 Every distinct 《…》 title in the main text, in order of first appearance, with the 文号
 printed in brackets right after it (``《…》（固政公开办发〔2024〕3号）``) when there is one.
@@ -7,6 +7,7 @@ printed in brackets right after it (``《…》（固政公开办发〔2024〕3�
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 
 from pipeline.patterns import load
@@ -31,3 +32,27 @@ def find_citations(body_text: str) -> list[CitedDocument]:
         if title not in found or (found[title] is None and doc_no):
             found[title] = doc_no
     return [CitedDocument(title=t, doc_no=d) for t, d in found.items()]
+
+
+_BRACKETED_YEAR = re.compile(r"[〔\[(【（［〈]\s*((?:19|20)\d{2})\s*[〕\])】）］〉]")
+_SPACE = re.compile(r"\s+")
+
+
+def doc_no_key(doc_no: str | None) -> str | None:
+    """A 文号 as a comparison key: width-normalised, no spaces, the year in 〔〕, no 第.
+
+    固政公开办发[2024]3号, 固政公开办发（2024）第3号 and 固政公开办发〔2024〕3号 share one key.
+    """
+    if not doc_no:
+        return None
+    key = _SPACE.sub("", unicodedata.normalize("NFKC", doc_no))
+    key = _BRACKETED_YEAR.sub(r"〔\1〕", key).replace("第", "")
+    return key or None
+
+
+def title_key(title: str | None) -> str | None:
+    """A title as a comparison key: width-normalised, without spaces and 《》."""
+    if not title:
+        return None
+    key = _SPACE.sub("", unicodedata.normalize("NFKC", title)).strip("《》")
+    return key or None

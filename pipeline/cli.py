@@ -21,7 +21,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pipeline.errors import PipelineError
-from pipeline.present import diff_records, record_view, results_table
+from pipeline.present import citation_view, diff_records, record_view, results_table, suspects_table
 from pipeline.record import extract_notice
 from pipeline.settings import Settings
 from pipeline.sites import load_site, load_sites, site_for_urls
@@ -453,12 +453,14 @@ def show(
         if record is None:
             err.print(f"[red]error[/red]: no notice {escape(repr(key))}")
             raise typer.Exit(1)
+        cites, cited_by = store.citations(record.id)
     if as_json:
         sys.stdout.write(_dump(record) + "\n")
         return
     out = Console()
     out.rule(record.title or record.url)
     out.print(record_view(record, versions))
+    out.print(citation_view(cites, cited_by))
 
 
 @app.command()
@@ -575,6 +577,59 @@ def export_command(
         err.print(f"[yellow]{len(summary.rejected)} records broke the JSON Schema and were left out[/yellow]")
     err.print(f"next: notices export --since {summary.cursor_to}")
     sys.stdout.write((summary.model_dump_json() if as_json else str(summary.cursor_to)) + "\n")
+
+
+@app.command()
+def review(
+    db: DbOption = None,
+    all_: Annotated[bool, typer.Option("--all", help="Also list suspect notices already released")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON")] = False,
+) -> None:
+    """Notices flagged as tampered with, with their evidence: held out of exports until released."""
+    with _open_readonly(db) as store:
+        rows = store.suspects(include_released=all_)
+    if as_json:
+        out_rows = [
+            {k: v for k, v in r.items() if k != "record_json"}
+            | {"integrity": json.loads(r["record_json"])["integrity"]}
+            for r in rows
+        ]
+        sys.stdout.write(json.dumps(out_rows, ensure_ascii=False) + "\n")
+        return
+    if not rows:
+        Console().print("no suspect notices waiting for review")
+        return
+    Console().print(suspects_table(rows))
+    err.print("release one for export with: notices release <id> [--note TEXT]")
+
+
+@app.command()
+def release(
+    key: Annotated[str, typer.Argument(help="Notice id, unique id prefix or URL")],
+    db: DbOption = None,
+    note: Annotated[str | None, typer.Option(help="Why it may be published (kept with the release)")] = None,
+) -> None:
+    """Vouch for a suspect notice's current record so that exports include it."""
+    path = db or Path(Settings().data_dir) / "notices.sqlite"
+    if not path.is_file():
+        err.print(f"[red]error[/red]: no database at {escape(str(path))}")
+        raise typer.Exit(2)
+    try:
+        with SqliteStore(path) as store:
+            record = store.find(key)
+            if record is None:
+                err.print(f"[red]error[/red]: no notice {escape(repr(key))}")
+                raise typer.Exit(1)
+            released = store.release(record.id, note)
+    except PipelineError as exc:
+        err.print(f"[red]error[/red]: {escape(exc.message)}")
+        raise typer.Exit(2) from exc
+    if not released:
+        Console().print(f"{record.id} is not flagged: nothing to release")
+        return
+    Console().print(
+        f"released {record.id} ({escape(record.title or record.url)}): the next export includes it"
+    )
 
 
 def _fixture_site() -> tuple[Path, dict[str, str], str]:

@@ -615,12 +615,12 @@ def _write_files(
             writers += tables[-1][:2]
         feed = _AtomWriter(folder, "feed.atom", summary.cursor_from, summary.cursor_to)
         writers.append(feed)
-        for seq, stored, version in store.current_versions_since(
+        for seq, stored, version, released in store.current_versions_since(
             summary.cursor_from, until=summary.cursor_to
         ):
             record = NoticeRecord.model_validate_json(stored)
             feed.seen(version.created_at)
-            if record.integrity.status == "suspect" and not summary.include_suspect:
+            if record.integrity.status == "suspect" and not (summary.include_suspect or released):
                 summary.held_suspect += 1
                 summary.held_suspect_ids.append(record.id)
                 continue

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.markup import escape
@@ -17,7 +18,7 @@ from rich.tree import Tree
 from schemas.record import METADATA_FIELDS, NoticeRecord, NoticeSection
 from schemas.search import SearchPage, VersionInfo
 
-__all__ = ["diff_records", "record_view", "results_table"]
+__all__ = ["citation_view", "diff_records", "record_view", "results_table", "suspects_table"]
 
 _LABELS = {
     "title": "标题 title",
@@ -175,3 +176,37 @@ def diff_records(old: NoticeRecord, new: NoticeRecord, *, old_label: str, new_la
     if old.source.sha256 != new.source.sha256:
         lines.append(f"source.sha256: {old.source.sha256[:16]}… → {new.source.sha256[:16]}…")
     return lines
+
+
+def citation_view(cites: list[dict[str, Any]], cited_by: list[dict[str, Any]]) -> RenderableType:
+    """What a notice cites (resolved to stored notices where possible) and what cites it."""
+    tree = Tree("citation graph")
+    out = tree.add(f"cites ({len(cites)})")
+    for c in cites:
+        label = f"《{escape(c['title'])}》" + (f" {escape(c['doc_no'])}" if c.get("doc_no") else "")
+        if c.get("to_id"):
+            label += f"  → {c['to_id'][:12]} {escape(c.get('to_title') or '')}"
+        else:
+            label += "  (not in the store)"
+        out.add(label)
+    back = tree.add(f"cited by ({len(cited_by)})")
+    for c in cited_by:
+        back.add(f"{c['from_id'][:12]} {c.get('published_date') or ''} {escape(c.get('from_title') or '')}")
+    return tree
+
+
+def suspects_table(rows: list[dict[str, Any]]) -> Table:
+    """Suspect notices with their findings (kind and evidence), for `notices review`."""
+    import json
+
+    table = Table(expand=True)
+    for col in ("id", "date", "title", "findings", "released"):
+        table.add_column(col)
+    for row in rows:
+        findings = json.loads(row["record_json"])["integrity"]["findings"]
+        text = "; ".join(f"{f['kind']}: {', '.join(f['evidence'][:3])}" for f in findings)
+        table.add_row(
+            row["id"][:12], str(row.get("published_date") or ""), row.get("title") or "", text,
+            str(row.get("released_at") or ""),
+        )  # fmt: skip
+    return table

@@ -35,6 +35,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
+from pipeline.citations import doc_no_key, title_key
 from pipeline.errors import StoreError
 from schemas.crawl import PERMANENT_REASONS, CrawlSummary, FetchOutcome, FetchRequest, UrlKind, WarcLocation
 from schemas.record import NoticeRecord, NoticeSection
@@ -245,6 +246,35 @@ MIGRATIONS: list[str | list[str]] = [
         "CREATE INDEX notices_validity ON notices(validity, sort_key)",
         "CREATE INDEX notices_integrity ON notices(integrity, sort_key)",
     ],
+    # 5: the citation graph (《…》 titles and 文号 a notice cites, resolved to stored notices) and
+    # operator releases of records flagged as tampered with
+    [
+        "ALTER TABLE notices ADD COLUMN doc_no_key TEXT",
+        "ALTER TABLE notices ADD COLUMN title_key TEXT",
+        "UPDATE notices SET doc_no_key = doc_no_key(doc_no), title_key = title_key(title)",
+        "CREATE INDEX notices_doc_no_key ON notices(doc_no_key)",
+        "CREATE INDEX notices_title_key ON notices(title_key)",
+        """CREATE TABLE citations (
+            from_id TEXT NOT NULL, position INTEGER NOT NULL, title TEXT NOT NULL, doc_no TEXT,
+            doc_no_key TEXT, title_key TEXT, to_id TEXT, PRIMARY KEY (from_id, position)
+        )""",
+        "CREATE INDEX citations_to ON citations(to_id)",
+        "CREATE INDEX citations_open_doc ON citations(doc_no_key) WHERE to_id IS NULL",
+        "CREATE INDEX citations_open_title ON citations(title_key) WHERE to_id IS NULL",
+        """INSERT INTO citations (from_id, position, title, doc_no, doc_no_key, title_key)
+            SELECT n.id, CAST(j.key AS INTEGER), json_extract(j.value, '$.title'), json_extract(j.value, '$.doc_no'),
+                   doc_no_key(json_extract(j.value, '$.doc_no')), title_key(json_extract(j.value, '$.title'))
+            FROM notices n, json_each(n.record_json, '$.cited_documents') j""",
+        """UPDATE citations SET to_id = (
+            SELECT n.id FROM notices n WHERE n.doc_no_key = citations.doc_no_key AND n.id != citations.from_id
+            ORDER BY n.sort_key DESC LIMIT 1) WHERE doc_no_key IS NOT NULL""",
+        """UPDATE citations SET to_id = (
+            SELECT n.id FROM notices n WHERE n.title_key = citations.title_key AND n.id != citations.from_id
+            ORDER BY n.sort_key DESC LIMIT 1) WHERE to_id IS NULL AND title_key IS NOT NULL""",
+        """CREATE TABLE releases (
+            notice_id TEXT PRIMARY KEY, record_hash TEXT NOT NULL, released_at TEXT NOT NULL, note TEXT
+        )""",
+    ],
 ]
 
 
@@ -386,6 +416,9 @@ class Store(Protocol):
         self, record: NoticeRecord, *, site: str, extractor_version: str
     ) -> Literal["new", "version", "same"]: ...
     def get_record(self, notice_id: str) -> NoticeRecord | None: ...
+    def citations(self, notice_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]: ...
+    def suspects(self, *, include_released: bool = False) -> list[dict[str, Any]]: ...
+    def release(self, notice_id: str, note: str | None = None) -> bool: ...
     def find(self, key: str) -> NoticeRecord | None: ...
     def versions(self, notice_id: str) -> list[VersionInfo]: ...
     def version_record(self, notice_id: str, version: int) -> NoticeRecord | None: ...
@@ -394,7 +427,7 @@ class Store(Protocol):
     def changed_since(self, seq: int, until: int | None = None) -> Iterator[tuple[int, NoticeRecord]]: ...
     def current_versions_since(
         self, seq: int, until: int | None = None
-    ) -> Iterator[tuple[int, str, VersionInfo]]: ...
+    ) -> Iterator[tuple[int, str, VersionInfo, bool]]: ...
 
 
 class SqliteStore:
@@ -426,6 +459,7 @@ class SqliteStore:
                     self.path, timeout=30, isolation_level=None, check_same_thread=False
                 )
                 self.conn.row_factory = sqlite3.Row
+                self._register_functions()
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 self.conn.execute("PRAGMA synchronous=NORMAL")
                 self.conn.execute("PRAGMA foreign_keys=ON")
@@ -455,6 +489,11 @@ class SqliteStore:
         return cls(path, readonly=True)
 
     # --- plumbing ------------------------------------------------------------------------
+    def _register_functions(self) -> None:
+        """SQL functions the migrations use (the same normalisation as the Python side)."""
+        self.conn.create_function("doc_no_key", 1, doc_no_key, deterministic=True)
+        self.conn.create_function("title_key", 1, title_key, deterministic=True)
+
     def _close_quietly(self) -> None:
         conn = getattr(self, "conn", None)
         if conn is not None:
@@ -854,6 +893,8 @@ class SqliteStore:
                 "sort_date": _iso(record.published_date) or "",
                 "seq": seq,
                 "sort_key": _sort_key(record.published_date, rowid),
+                "doc_no_key": doc_no_key(record.doc_no),
+                "title_key": title_key(record.title),
             }
             names = list(columns)
             if row is None:
@@ -867,6 +908,7 @@ class SqliteStore:
                 self._exec("DELETE FROM notice_kinds WHERE notice_id = ?", (record.id,))
             for kind in sorted(_kinds(record.sections)):
                 self._exec("INSERT INTO notice_kinds VALUES (?, ?)", (record.id, kind))
+            self._link_citations(record)
             self._exec(
                 "INSERT INTO versions VALUES (?,?,?,?,?,?,?,?,?)",
                 (record.id, version, rhash, record.source.sha256, _iso(record.source.fetched_at),
@@ -986,16 +1028,17 @@ class SqliteStore:
 
     def current_versions_since(
         self, seq: int, until: int | None = None
-    ) -> Iterator[tuple[int, str, VersionInfo]]:
-        """(change number, current record as stored JSON, its version row) for notices changed after
-        ``seq`` (up to ``until``), in change order: one query per 1,000 notices (exports)."""
+    ) -> Iterator[tuple[int, str, VersionInfo, bool]]:
+        """(change number, current record as stored JSON, its version row, released by an operator)
+        for notices changed after ``seq`` (up to ``until``), in change order; one query per 1,000."""
         until = self.max_seq() if until is None else until
         last = seq
         while True:
             rows = self._exec(
                 "SELECT n.seq, n.record_json, v.version, v.record_hash, v.sha256, v.fetched_at, v.warc,"
-                " v.extractor_version, v.created_at FROM notices n"
+                " v.extractor_version, v.created_at, r.notice_id IS NOT NULL AS released FROM notices n"
                 " JOIN versions v ON v.notice_id = n.id AND v.version = n.current_version"
+                " LEFT JOIN releases r ON r.notice_id = n.id AND r.record_hash = n.record_hash"
                 " WHERE n.seq > ? AND n.seq <= ? ORDER BY n.seq LIMIT 1000",
                 (last, until),
             ).fetchall()
@@ -1011,7 +1054,7 @@ class SqliteStore:
                     extractor_version=row["extractor_version"],
                     created_at=row["created_at"],
                 )
-                yield int(row["seq"]), row["record_json"], info
+                yield int(row["seq"]), row["record_json"], info, bool(row["released"])
             last = int(rows[-1]["seq"])
 
     def changed_since(self, seq: int, until: int | None = None) -> Iterator[tuple[int, NoticeRecord]]:
@@ -1028,6 +1071,106 @@ class SqliteStore:
             for row in rows:
                 yield int(row[0]), NoticeRecord.model_validate_json(row[1])
             last = int(rows[-1][0])
+
+    def _link_citations(self, record: NoticeRecord) -> None:
+        """Replace this notice's outgoing citations (resolved where a stored notice matches) and
+        resolve earlier citations that this notice answers. Runs inside put_record's transaction."""
+        self._exec("DELETE FROM citations WHERE from_id = ?", (record.id,))
+        for position, cited in enumerate(record.cited_documents):
+            dkey, tkey = doc_no_key(cited.doc_no), title_key(cited.title)
+            target = self._resolve_citation(record.id, dkey, tkey)
+            self._exec(
+                "INSERT INTO citations VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (record.id, position, cited.title, cited.doc_no, dkey, tkey, target),
+            )
+        own_doc = doc_no_key(record.doc_no)
+        own_title = title_key(record.title)
+        if own_doc:
+            self._exec(
+                "UPDATE citations SET to_id = ? WHERE to_id IS NULL AND doc_no_key = ? AND from_id != ?",
+                (record.id, own_doc, record.id),
+            )
+        if own_title:  # a citation names a title; the notice's own title may carry an issuer before it
+            suffixes = [own_title[i:] for i in range(len(own_title)) if len(own_title) - i >= 6]
+            for i in range(0, len(suffixes), 200):
+                part = suffixes[i : i + 200]
+                self._exec(
+                    f"UPDATE citations SET to_id = ? WHERE to_id IS NULL AND from_id != ?"
+                    f" AND title_key IN ({', '.join('?' * len(part))})",
+                    (record.id, record.id, *part),
+                )
+
+    def _resolve_citation(self, from_id: str, dkey: str | None, tkey: str | None) -> str | None:
+        if dkey:
+            row = self._exec(
+                "SELECT id FROM notices WHERE doc_no_key = ? AND id != ? ORDER BY sort_key DESC LIMIT 1",
+                (dkey, from_id),
+            ).fetchone()
+            if row:
+                return str(row[0])
+        if tkey and len(tkey) >= 6:
+            row = self._exec(
+                "SELECT id FROM notices WHERE title_key = ? AND id != ? ORDER BY sort_key DESC LIMIT 1",
+                (tkey, from_id),
+            ).fetchone()
+            if row:
+                return str(row[0])
+            # the stored title may start with its issuer: find it through the trigram index
+            rows = self._exec(
+                "SELECT n.id, n.title_key FROM notices_fts JOIN notices n ON n.sort_key = notices_fts.rowid"
+                " WHERE notices_fts MATCH ? AND n.id != ? ORDER BY notices_fts.rowid DESC LIMIT 20",
+                ('title : "' + tkey.replace('"', '""') + '"', from_id),
+            ).fetchall()
+            for row in rows:
+                if row["title_key"] and str(row["title_key"]).endswith(tkey):
+                    return str(row["id"])
+        return None
+
+    def citations(self, notice_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(what the notice cites, with the resolved notice's id and title; notices that cite it)."""
+        cites = self._exec(
+            "SELECT c.title, c.doc_no, c.to_id, n.title AS to_title FROM citations c"
+            " LEFT JOIN notices n ON n.id = c.to_id WHERE c.from_id = ? ORDER BY c.position",
+            (notice_id,),
+        ).fetchall()
+        cited_by = self._exec(
+            "SELECT DISTINCT c.from_id, n.title AS from_title, n.published_date FROM citations c"
+            " JOIN notices n ON n.id = c.from_id WHERE c.to_id = ? ORDER BY n.sort_key DESC",
+            (notice_id,),
+        ).fetchall()
+        return [dict(r) for r in cites], [dict(r) for r in cited_by]
+
+    # --- review and release of suspect records -------------------------------------------
+    def suspects(self, *, include_released: bool = False) -> list[dict[str, Any]]:
+        """Notices whose current record looks tampered with (and is not released, by default)."""
+        sql = (
+            "SELECT n.id, n.title, n.url, n.published_date, n.record_json, r.released_at FROM notices n"
+            " LEFT JOIN releases r ON r.notice_id = n.id AND r.record_hash = n.record_hash"
+            " WHERE n.integrity = 'suspect'" + ("" if include_released else " AND r.notice_id IS NULL")
+        )
+        return [dict(r) for r in self._exec(sql + " ORDER BY n.sort_key DESC")]
+
+    def release(self, notice_id: str, note: str | None = None) -> bool:
+        """An operator vouches for the current record of a suspect notice: it may be exported.
+
+        The release is for this record (its hash); a new version needs a new release. The notice
+        gets a new change number so that the next incremental export includes it.
+        """
+        with self.transaction():
+            row = self._exec(
+                "SELECT record_hash, integrity FROM notices WHERE id = ?", (notice_id,)
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"no notice {notice_id}")
+            if row["integrity"] != "suspect":
+                return False
+            self._exec(
+                "INSERT OR REPLACE INTO releases VALUES (?, ?, ?, ?)",
+                (notice_id, row["record_hash"], _iso(_now()), note),
+            )
+            seq = int(self._exec("SELECT COALESCE(MAX(seq), 0) + 1 FROM notices").fetchone()[0])
+            self._exec("UPDATE notices SET seq = ? WHERE id = ?", (seq, notice_id))
+            return True
 
     def get_record(self, notice_id: str) -> NoticeRecord | None:
         row = self._exec("SELECT record_json FROM notices WHERE id = ?", (notice_id,)).fetchone()
