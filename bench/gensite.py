@@ -242,14 +242,17 @@ def _despam(text: str, injected: Iterable[str]) -> str:
 
 
 def _remove_hidden_spam(text: str, injected: Sequence[str]) -> str:
-    """Drop the hidden ``<div style=…>`` link blocks (黑链) a fixture carries."""
+    """Drop the hidden ``<div style=…>`` link blocks (黑链) and the referrer redirect a fixture carries."""
     if not injected:
         return text
 
     def drop(m: re.Match[str]) -> str:
         return "" if any(t in m.group(0) for t in injected) else m.group(0)
 
-    return re.sub(r'<div style="[^"]*">(?:(?!</div>).)*</div>\n?', drop, text, flags=re.S)
+    text = re.sub(r'<div style="[^"]*">(?:(?!</div>).)*</div>\n?', drop, text, flags=re.S)
+    # and the script that sends search-engine visitors to the spam site
+    redirect = r"<script[^>]*>(?:(?!</script>).)*document\.referrer(?:(?!</script>).)*location(?:(?!</script>).)*</script>\n?"
+    return re.sub(redirect, "", text, flags=re.S)
 
 
 def _tolerant(title: str) -> re.Pattern[str]:

@@ -2,7 +2,9 @@
 
 Parses the HTML once with lxml, removes what a reader never sees (scripts, styles,
 comments, forms, hidden elements — the hidden ones are kept aside as ``HiddenBlock`` since
-injected spam hides there), cuts the page into text lines, and finds the main text by
+injected spam hides there: inline or <style> rules that hide, off-screen or zero-size boxes,
+0px text, 1px marquees, text in the colour of the background the page declares), cuts the
+page into text lines, and finds the main text by
 scoring lines — sentence punctuation and length count for a block, link text, furniture
 lines (当前位置, 分享到, 打印本页, footers) and class names like ``nav``/``footer`` count
 against it — and choosing the element whose subtree scores highest (the deepest one when
@@ -24,7 +26,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 
 from pipeline.errors import DecodeError
-from pipeline.patterns import load, regex
+from pipeline.patterns import load
 from schemas.stages import CleanDocument, DecodedPage, HiddenBlock, Link, TextLine
 
 log = logging.getLogger(__name__)
@@ -164,39 +166,256 @@ def _parse(text: str, url: str) -> Any:
     return root
 
 
-def _css_hidden_selectors(root: Any) -> tuple[set[str], set[str]]:
-    """Class and id names that a <style> block hides (simple one-name selectors only)."""
-    hidden_decl = regex("clean", "hidden_style", re.I)
-    classes: set[str] = set()
-    ids: set[str] = set()
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+# The last compound of a selector, when it names one class or id (optionally with a tag):
+# ``.ft-gg``, ``div.ft-gg``, ``#links`` (also at the end of ``.footer .ft-gg``).
+_CSS_KEY = re.compile(r"([a-z][\w-]*)?([.#][\w-]+)", re.I)
+_CSS_COLOR = re.compile(r"(?<![-\w])color\s*:\s*([^;]+)", re.I)
+_CSS_BG_COLOR = re.compile(r"background-color\s*:\s*([^;]+)", re.I)
+_CSS_BG = re.compile(r"(?<![-\w])background\s*:\s*([^;]+)", re.I)
+_CSS_BG_IMAGE = re.compile(r"background-image\s*:\s*url", re.I)
+_HEX = re.compile(r"#([0-9a-f]{6}|[0-9a-f]{3})\b", re.I)
+_RGB = re.compile(r"rgba?\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*(?:,\s*([\d.]+)\s*)?\)", re.I)
+_PX = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:px)?\s*$", re.I)
+_UNKNOWN = "unknown"  # a background image: its colour cannot be known
+Rgb = tuple[int, int, int]
+
+
+@dataclass
+class _PageCss:
+    """What the page's own <style> blocks say about hiding and colours (simple selectors only).
+
+    Keys are ``.class``, ``#id`` or a bare tag (``body``/``html``). Rules inside @media blocks
+    are skipped: print-only and small-screen hiding is not hiding from a reader.
+    """
+
+    hidden: dict[str, str] = field(default_factory=dict)  # key -> the selector as written
+    color: dict[str, str] = field(default_factory=dict)
+    background: dict[str, str] = field(default_factory=dict)
+    backgrounds: dict[Any, Rgb | None] = field(default_factory=dict)  # element -> background it sits on
+
+
+def _css_rules(css: str) -> list[tuple[str, str]]:
+    """(selector list, declarations) of the top-level rules of a stylesheet."""
+    css = _CSS_COMMENT.sub("", css)
+    out: list[tuple[str, str]] = []
+    i, n = 0, len(css)
+    while i < n:
+        j = css.find("{", i)
+        if j < 0:
+            break
+        sel = css[i:j]
+        if ";" in sel:  # @import/@charset statements before the rule
+            sel = sel.rsplit(";", 1)[1]
+        sel = sel.strip()
+        if sel.startswith("@"):  # @media/@supports/@keyframes: skip the whole nested block
+            depth, k = 1, j + 1
+            while k < n and depth:
+                c = css[k]
+                depth += (c == "{") - (c == "}")
+                k += 1
+            i = k
+            continue
+        k = css.find("}", j)
+        k = n if k < 0 else k
+        out.append((sel, css[j + 1 : k]))
+        i = k + 1
+    return out
+
+
+def _page_css(root: Any) -> _PageCss:
+    hidden_decl = _hidden_style_regex()
+    page = _PageCss()
     for style in root.iter("style"):
-        css = style.text or ""
-        for m in re.finditer(r"([^{}]+)\{([^}]*)\}", css):
-            if not hidden_decl.search(m.group(2)):
+        for selectors, decl in _css_rules(style.text or ""):
+            hides = hidden_decl.search(decl) is not None
+            color = _CSS_COLOR.search(decl)
+            bg = _declared_background(decl)
+            if not (hides or color or bg):
                 continue
-            for sel in m.group(1).split(","):
+            for sel in selectors.split(","):
                 sel = sel.strip()
-                if re.fullmatch(r"\.[\w-]+", sel):
-                    classes.add(sel[1:])
-                elif re.fullmatch(r"#[\w-]+", sel):
-                    ids.add(sel[1:])
-    return classes, ids
+                if not sel or any(ch in sel for ch in ":[*+~"):
+                    continue  # pseudo-classes (:hover menus), attribute selectors, siblings
+                last = re.split(r"[\s>]+", sel)[-1]
+                m = _CSS_KEY.fullmatch(last)
+                key = m.group(2) if m else (last.lower() if sel.lower() in ("body", "html") else None)
+                if key is None:
+                    continue
+                if hides:
+                    page.hidden[key] = sel
+                if color and " " not in sel and ">" not in sel:
+                    page.color[key] = color.group(1)
+                if bg and " " not in sel and ">" not in sel:
+                    page.background[key] = bg
+    return page
 
 
-def _hidden_reason(el: Any, classes: set[str], ids: set[str]) -> str | None:
+@cache
+def _hidden_style_regex() -> re.Pattern[str]:
+    # clean.toml's declarations plus the finer ones kept with the integrity vocabulary.
+    extra = load("integrity")["hidden"]["style"]
+    return re.compile("|".join(f"(?:{p})" for p in [*load("clean")["hidden_style"], *extra]), re.I)
+
+
+def _parse_color(value: str) -> Rgb | None:
+    value = value.strip().lower()
+    m = _HEX.search(value)
+    if m:
+        h = m.group(1)
+        if len(h) == 3:
+            h = "".join(c * 2 for c in h)
+        return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+    m = _RGB.search(value)
+    if m:
+        if m.group(4) is not None and float(m.group(4)) == 0:
+            return None
+        return int(m.group(1)), int(m.group(2)), int(m.group(3))
+    named: dict[str, list[int]] = load("integrity")["hidden"]["named_colors"]
+    for word in re.findall(r"[a-z]+", value):
+        if word in named:
+            r, g, b = named[word]
+            return r, g, b
+    return None
+
+
+def _declared_background(decl: str) -> str | None:
+    """The background colour a declaration block sets, ``_UNKNOWN`` for an image, else None."""
+    m = _CSS_BG_COLOR.search(decl)
+    if m and _parse_color(m.group(1)):
+        return m.group(1).strip()
+    m = _CSS_BG.search(decl)
+    if m:
+        if _parse_color(m.group(1)):
+            return m.group(1).strip()
+        if "url" in m.group(1).lower():
+            return _UNKNOWN
+    if _CSS_BG_IMAGE.search(decl):
+        return _UNKNOWN
+    return None
+
+
+def _css_keys(el: Any) -> list[str]:
+    keys = [f".{c}" for c in (el.get("class") or "").split()]
+    if el.get("id"):
+        keys.append(f"#{el.get('id')}")
+    if isinstance(el.tag, str) and el.tag in ("body", "html"):
+        keys.append(el.tag)
+    return keys
+
+
+def _own_color(el: Any, page: _PageCss) -> str | None:
+    m = _CSS_COLOR.search(el.get("style") or "")
+    if m:
+        return m.group(1)
+    if el.tag == "font" and el.get("color"):
+        return str(el.get("color"))
+    for key in _css_keys(el):
+        if key in page.color:
+            return page.color[key]
+    return None
+
+
+def _own_background(el: Any, page: _PageCss) -> str | None:
+    bg = _declared_background(el.get("style") or "")
+    if bg:
+        return bg
+    if el.get("bgcolor"):
+        return str(el.get("bgcolor"))
+    if el.get("background"):
+        return _UNKNOWN
+    for key in _css_keys(el):
+        if key in page.background:
+            return page.background[key]
+    return None
+
+
+def _near(a: Rgb, b: Rgb) -> bool:
+    tol = int(load("integrity")["hidden"]["color_tolerance"])
+    return max(abs(x - y) for x, y in zip(a, b, strict=True)) <= tol
+
+
+def _background(el: Any, page: _PageCss) -> Rgb | None:
+    """The background colour an element sits on, when an ancestor (or itself) declares it.
+
+    Remembered per element, so a page of 3,000 nested coloured blocks stays linear.
+    """
+    path: list[Any] = []
+    node = el
+    bg: Rgb | None = None
+    while node is not None and isinstance(node.tag, str):
+        if node in page.backgrounds:
+            bg = page.backgrounds[node]
+            break
+        path.append(node)
+        declared = _own_background(node, page)
+        if declared is not None:
+            bg = None if declared == _UNKNOWN else _parse_color(declared)
+            break
+        node = node.getparent()
+    for n in path:
+        page.backgrounds[n] = bg
+    return bg
+
+
+def _same_color_reason(el: Any, page: _PageCss) -> str | None:
+    """Text in the colour of the background it sits on, when the page itself says both."""
+    fg_decl = _own_color(el, page)
+    if fg_decl is None:
+        return None
+    fg = _parse_color(fg_decl)
+    if fg is None:
+        return "style color:transparent" if "transparent" in fg_decl.lower() else None
+    bg = _background(el, page)
+    if bg is None or not _near(fg, bg):
+        return None
+    for seen, d in enumerate(el.iterdescendants(), 1):  # a child in a visible colour shows
+        if seen > 300:
+            break
+        if isinstance(d.tag, str):
+            c = _own_color(d, page)
+            rgb = _parse_color(c) if c else None
+            if rgb is not None and not _near(rgb, bg):
+                return None
+    hex_fg = "#{:02x}{:02x}{:02x}".format(*fg)
+    hex_bg = "#{:02x}{:02x}{:02x}".format(*bg)
+    return f"color {hex_fg} on background {hex_bg}"
+
+
+def _marquee_reason(el: Any) -> str | None:
+    cfg = load("integrity")["hidden"]
+    style = el.get("style") or ""
+    for dim in ("width", "height"):
+        value = el.get(dim)
+        m = re.search(rf"(?<![-\w]){dim}\s*:\s*([\d.]+)\s*px", style, re.I)
+        raw = m.group(1) if m else value
+        px = _PX.match(raw) if raw else None
+        if px and float(px.group(1)) <= float(cfg["marquee_max_px"]):
+            return f"marquee {dim} {px.group(1)}"
+    amount = _PX.match(el.get("scrollamount") or "")
+    if amount and float(amount.group(1)) >= float(cfg["marquee_min_scrollamount"]):
+        return f"marquee scrollamount {amount.group(1)}"
+    return None
+
+
+def _hidden_reason(el: Any, page: _PageCss) -> str | None:
     if el.get("hidden") is not None:
         return "hidden attribute"
     style = el.get("style")
     if style:
-        m = regex("clean", "hidden_style", re.I).search(style)
+        m = _hidden_style_regex().search(style)
         if m:
             return f"style {collapse(m.group(0))}"
-    if classes and el.get("class"):
-        for c in el.get("class").split():
-            if c in classes:
-                return f"stylesheet hides .{c}"
-    if ids and el.get("id") in ids:
-        return f"stylesheet hides #{el.get('id')}"
+    if page.hidden:
+        for key in _css_keys(el):
+            if key in page.hidden:
+                return f"stylesheet hides {page.hidden[key]}"
+    if el.tag == "marquee":
+        reason = _marquee_reason(el)
+        if reason:
+            return reason
+    if style or el.tag == "font" or page.color:
+        return _same_color_reason(el, page)
     return None
 
 
@@ -216,7 +435,7 @@ def _strip_tree(root: Any, base: str) -> tuple[list[HiddenBlock], list[str]]:
     cfg = load("clean")
     drop = frozenset(cfg["drop_tags"])
     form_max = int(cfg["form_max_chars"])
-    classes, ids = _css_hidden_selectors(root)
+    page_css = _page_css(root)
     hidden: list[HiddenBlock] = []
     scripts: list[str] = []
     doomed: list[Any] = []
@@ -236,7 +455,7 @@ def _strip_tree(root: Any, base: str) -> tuple[list[HiddenBlock], list[str]]:
         if tag in drop:
             doomed.append(el)
             continue
-        reason = _hidden_reason(el, classes, ids)
+        reason = _hidden_reason(el, page_css)
         if reason:
             text = collapse(text_of(el))
             links = _links(el, base)
