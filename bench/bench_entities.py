@@ -138,6 +138,45 @@ def _segmenters(records: list[NoticeRecord], seconds: float) -> list[dict[str, A
     return rows
 
 
+def _integrity(seconds: float) -> dict[str, Any]:
+    """check_integrity per page (the stage alone, on already cleaned pages): corpus, extra and the
+    held-out integrity pages."""
+    import json as _json
+
+    from pipeline.clean import strip_boilerplate
+    from pipeline.decode import decode_body
+    from pipeline.integrity import check_integrity
+    from pipeline.metadata import extract_metadata
+    from schemas.stages import FetchResult
+
+    root = Path(__file__).resolve().parent.parent / "fixtures"
+    docs = []
+    for folder in ("corpus/pages", "extra/pages", "integrity/pages"):
+        for gold in sorted((root / folder).glob("*.gold.json")):
+            meta = _json.loads(gold.read_text(encoding="utf-8"))
+            html = gold.with_name(gold.name[: -len(".gold.json")] + ".html")
+            fetched = FetchResult.from_file_bytes(
+                html.read_bytes(), url=meta.get("url", "http://www.example.gov.cn/a.html"),
+                content_type=meta.get("content_type_header"),
+            )  # fmt: skip
+            doc = strip_boilerplate(decode_body(fetched))
+            docs.append((doc, extract_metadata(doc)))
+    times: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        for doc, meta in docs:
+            t = time.perf_counter()
+            check_integrity(doc, meta)
+            times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    return {
+        "pages": len(docs),
+        "median_ms": statistics.median(times),
+        "p95_ms": times[int(len(times) * 0.95) - 1],
+        "max_ms": times[-1],
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seconds", type=float, default=2.0, help="minimum timed seconds per measurement")
@@ -148,6 +187,7 @@ def main() -> None:
     startup = _startup()
     pages = _pages(records, a.seconds)
     segs = _segmenters(records, a.seconds)
+    integrity = _integrity(a.seconds)
 
     print(f"python {platform.python_version()}, spaCy {spacy.__version__}, {platform.machine()}")
     print("\nstart-up (fresh interpreter, median of 3), paid once per worker:")
@@ -168,9 +208,17 @@ def main() -> None:
             f"  {r['segmenter']:<30}{1000 * r['init_s']:7.1f} ms {r['per_page_ms']:8.3f} ms "
             f"{r['chars_200k_s']:9.3f} s   {r['segments']}"
         )
+    print(
+        f"\ncheck_integrity over {integrity['pages']} pages (corpus, extra, held-out integrity set):\n"
+        f"  median {integrity['median_ms']:.2f} ms   p95 {integrity['p95_ms']:.2f} ms   max {integrity['max_ms']:.2f} ms"
+    )
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(json.dumps({"startup_s": startup, "pages": pages, "segmenters": segs}, indent=1))
+        a.out.write_text(
+            json.dumps(
+                {"startup_s": startup, "pages": pages, "segmenters": segs, "integrity": integrity}, indent=1
+            )
+        )
 
 
 if __name__ == "__main__":
