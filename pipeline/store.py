@@ -275,6 +275,14 @@ MIGRATIONS: list[str | list[str]] = [
             notice_id TEXT PRIMARY KEY, record_hash TEXT NOT NULL, released_at TEXT NOT NULL, note TEXT
         )""",
     ],
+    # 6: how a citation was resolved ("doc_no" is certain; "title" may be replaced by a 文号 match)
+    [
+        "ALTER TABLE citations ADD COLUMN resolved_by TEXT",
+        """UPDATE citations SET resolved_by = CASE
+            WHEN to_id IS NULL THEN NULL
+            WHEN doc_no_key IS NOT NULL THEN 'doc_no'
+            ELSE 'title' END""",
+    ],
 ]
 
 
@@ -1074,57 +1082,71 @@ class SqliteStore:
 
     def _link_citations(self, record: NoticeRecord) -> None:
         """Replace this notice's outgoing citations (resolved where a stored notice matches) and
-        resolve earlier citations that this notice answers. Runs inside put_record's transaction."""
+        re-resolve the citations that point, or could point, at it. Runs inside put_record's
+        transaction. A 文号 match is certain and wins over a title match; a title resolves only
+        when the citation carries no 文号, and only to a single candidate."""
         self._exec("DELETE FROM citations WHERE from_id = ?", (record.id,))
         for position, cited in enumerate(record.cited_documents):
             dkey, tkey = doc_no_key(cited.doc_no), title_key(cited.title)
-            target = self._resolve_citation(record.id, dkey, tkey)
+            target, how = self._resolve_citation(record.id, dkey, tkey)
             self._exec(
-                "INSERT INTO citations VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (record.id, position, cited.title, cited.doc_no, dkey, tkey, target),
+                "INSERT INTO citations (from_id, position, title, doc_no, doc_no_key, title_key, to_id,"
+                " resolved_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (record.id, position, cited.title, cited.doc_no, dkey, tkey, target, how),
             )
+        # citations elsewhere that point at this notice, or that this notice may now answer:
+        # resolve them again against the store as it is after this write
         own_doc = doc_no_key(record.doc_no)
         own_title = title_key(record.title)
-        if own_doc:
+        suffixes = (
+            [own_title[i:] for i in range(len(own_title)) if len(own_title) - i >= 6] if own_title else []
+        )
+        candidates = self._exec(
+            "SELECT from_id, position, doc_no_key, title_key FROM citations WHERE from_id != ? AND (to_id = ?"
+            " OR (doc_no_key IS NOT NULL AND doc_no_key = ? AND (to_id IS NULL OR resolved_by = 'title')))",
+            (record.id, record.id, own_doc),
+        ).fetchall()
+        for i in range(0, len(suffixes), 200):
+            part = suffixes[i : i + 200]
+            candidates += self._exec(
+                "SELECT from_id, position, doc_no_key, title_key FROM citations WHERE from_id != ?"
+                f" AND to_id IS NULL AND doc_no_key IS NULL AND title_key IN ({', '.join('?' * len(part))})",
+                (record.id, *part),
+            ).fetchall()
+        for row in {(r["from_id"], r["position"]): r for r in candidates}.values():
+            target, how = self._resolve_citation(row["from_id"], row["doc_no_key"], row["title_key"])
             self._exec(
-                "UPDATE citations SET to_id = ? WHERE to_id IS NULL AND doc_no_key = ? AND from_id != ?",
-                (record.id, own_doc, record.id),
+                "UPDATE citations SET to_id = ?, resolved_by = ? WHERE from_id = ? AND position = ?",
+                (target, how, row["from_id"], row["position"]),
             )
-        if own_title:  # a citation names a title; the notice's own title may carry an issuer before it
-            suffixes = [own_title[i:] for i in range(len(own_title)) if len(own_title) - i >= 6]
-            for i in range(0, len(suffixes), 200):
-                part = suffixes[i : i + 200]
-                self._exec(
-                    f"UPDATE citations SET to_id = ? WHERE to_id IS NULL AND from_id != ?"
-                    f" AND title_key IN ({', '.join('?' * len(part))})",
-                    (record.id, record.id, *part),
-                )
 
-    def _resolve_citation(self, from_id: str, dkey: str | None, tkey: str | None) -> str | None:
-        if dkey:
+    def _resolve_citation(
+        self, from_id: str, dkey: str | None, tkey: str | None
+    ) -> tuple[str | None, str | None]:
+        """(notice id, "doc_no" | "title") a citation refers to, or (None, None)."""
+        if dkey:  # a cited 文号 decides: matched or not, the title is not used
             row = self._exec(
                 "SELECT id FROM notices WHERE doc_no_key = ? AND id != ? ORDER BY sort_key DESC LIMIT 1",
                 (dkey, from_id),
             ).fetchone()
-            if row:
-                return str(row[0])
-        if tkey and len(tkey) >= 6:
-            row = self._exec(
-                "SELECT id FROM notices WHERE title_key = ? AND id != ? ORDER BY sort_key DESC LIMIT 1",
-                (tkey, from_id),
-            ).fetchone()
-            if row:
-                return str(row[0])
-            # the stored title may start with its issuer: find it through the trigram index
-            rows = self._exec(
-                "SELECT n.id, n.title_key FROM notices_fts JOIN notices n ON n.sort_key = notices_fts.rowid"
-                " WHERE notices_fts MATCH ? AND n.id != ? ORDER BY notices_fts.rowid DESC LIMIT 20",
-                ('title : "' + tkey.replace('"', '""') + '"', from_id),
-            ).fetchall()
-            for row in rows:
-                if row["title_key"] and str(row["title_key"]).endswith(tkey):
-                    return str(row["id"])
-        return None
+            return (str(row[0]), "doc_no") if row else (None, None)
+        if not tkey or len(tkey) < 6:
+            return None, None
+        rows = self._exec(
+            "SELECT id FROM notices WHERE title_key = ? AND id != ? LIMIT 2", (tkey, from_id)
+        ).fetchall()
+        if len(rows) == 1:
+            return str(rows[0][0]), "title"
+        if rows:
+            return None, None  # two notices with this exact title: ambiguous
+        # the stored title may start with its issuer: one candidate whose title ends with the cited one
+        rows = self._exec(
+            "SELECT n.id, n.title_key FROM notices_fts JOIN notices n ON n.sort_key = notices_fts.rowid"
+            " WHERE notices_fts MATCH ? AND n.id != ? ORDER BY notices_fts.rowid DESC LIMIT 20",
+            ('title : "' + tkey.replace('"', '""') + '"', from_id),
+        ).fetchall()
+        matches = [str(r["id"]) for r in rows if r["title_key"] and str(r["title_key"]).endswith(tkey)]
+        return (matches[0], "title") if len(matches) == 1 else (None, None)
 
     def citations(self, notice_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(what the notice cites, with the resolved notice's id and title; notices that cite it)."""

@@ -123,3 +123,44 @@ def test_cli_review_release_and_show_citations(tmp_path: Path) -> None:
     assert json.loads(notices("review", "--json").stdout) == []
     shown = notices("show", bad.id)
     assert "cites (1)" in shown.stdout and "cited by (0)" in shown.stdout
+
+
+def test_no_false_resolutions(tmp_path: Path) -> None:
+    county = notice(1, title="青山县人民政府关于做好2024年防汛工作的通知", doc_no="青政发〔2024〕5号")
+    bureau = notice(2, title="白塔区教育局关于开展安全生产大检查的通知", doc_no="白教发〔2024〕1号")
+    citing = notice(
+        3,
+        title="某镇关于转发防汛文件的通知",
+        cites=[
+            CitedDocument(title="关于做好2024年防汛工作的通知", doc_no="省政办发〔2024〕9号"),  # 文号 differs
+            CitedDocument(title="关于开展安全生产大检查的通知", doc_no="省政办发〔2024〕8号"),
+        ],
+    )
+    with SqliteStore(tmp_path / "db.sqlite") as store:
+        for r in (county, bureau, citing):
+            store.put_record(r, site="x", extractor_version="t")
+        cites, _ = store.citations(citing.id)
+    assert [c["to_id"] for c in cites] == [None, None]  # a cited 文号 that matches nothing decides
+
+
+def test_links_follow_new_versions_and_a_doc_no_match_replaces_a_title_match(tmp_path: Path) -> None:
+    by_title = notice(1, title="某镇关于做好秋季防火工作的通知")
+    citing = notice(
+        2, title="某村关于转发防火文件的通知", cites=[CitedDocument(title="关于做好秋季防火工作的通知")]
+    )
+    with SqliteStore(tmp_path / "db.sqlite") as store:
+        store.put_record(by_title, site="x", extractor_version="t")
+        store.put_record(citing, site="x", extractor_version="t")
+        assert store.citations(citing.id)[0][0]["to_id"] == by_title.id
+        # the cited notice is re-stored with another title: the link is dropped
+        store.put_record(by_title.model_copy(update={"title": "某镇关于开展春季植树活动的通知"}),
+                         site="x", extractor_version="t")  # fmt: skip
+        assert store.citations(citing.id)[0][0]["to_id"] is None
+        # a citation with a 文号: a notice carrying that 文号 wins
+        citing2 = notice(3, title="某村转发文件", cites=[CitedDocument(title="关于做好秋季防火工作的通知",
+                                                                      doc_no="省政发〔2024〕2号")])  # fmt: skip
+        store.put_record(citing2, site="x", extractor_version="t")
+        assert store.citations(citing2.id)[0][0]["to_id"] is None
+        official = notice(4, title="省人民政府关于做好秋季防火工作的通知", doc_no="省政发[2024]2号")
+        store.put_record(official, site="x", extractor_version="t")
+        assert store.citations(citing2.id)[0][0]["to_id"] == official.id

@@ -904,3 +904,16 @@ def test_hostile_pages_stay_fast(body: str) -> None:
     t = time.perf_counter()
     integrity(html)
     assert time.perf_counter() - t < 3.0
+
+
+def test_warnings_and_case_bulletins_that_name_gambling_brands_are_clean() -> None:
+    from pipeline.record import extract_notice
+    from tests.conftest import article, page
+
+    body = (
+        "<h1>关于防范网络赌博的警示</h1>"
+        "<p>近期，部分境外网站以开云体育、亚博体育等名义招揽用户，请广大群众提高警惕，切勿参与。</p>"
+        "<p>典型案例：张某下载澳门新葡京APP，累计输掉20万元，追悔莫及。</p>"
+    )
+    record = extract_notice(page(article(body)))
+    assert record.integrity.status == "clean", record.integrity.findings
