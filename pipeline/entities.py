@@ -876,6 +876,9 @@ class _SectionIndex:
         return list(self.paths[i]) if i >= 0 else []
 
 
+_HALF_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+
+
 def find_entities(nlp: Language, record: NoticeRecord) -> list[Entity]:
     """Entities in ``record.body_text``, in text order, offsets into ``body_text``."""
     text = record.body_text
@@ -884,7 +887,8 @@ def find_entities(nlp: Language, record: NoticeRecord) -> list[Entity]:
     found: list[tuple[int, int, str, str | None]] = []
     for offset, block in _chunks(text):
         # spaCy cannot hash lone surrogates (from undecodable bytes); U+FFFD keeps every offset.
-        doc = nlp.make_doc(_SURROGATE.sub("\ufffd", block))
+        # full-width digits and Latin (２０２４年９月) read as ASCII: one character each, so offsets hold
+        doc = nlp.make_doc(_SURROGATE.sub("\ufffd", block).translate(_HALF_WIDTH))
         doc._.set(REFERENCE_DATE_ATTR, record.published_date)
         for _name, proc in nlp.pipeline:
             doc = proc(doc)

@@ -1031,7 +1031,24 @@ def _deobfuscate(js: str) -> str:
     )
     for rx in _ESCAPES:
         s = rx.sub(_hex_char, s)
-    return _CONCAT.sub("", s)
+    s = _CONCAT.sub("", s)
+    return _ATOB.sub(_atob, s)  # atob('aHR0cDovL3...') → 'http://...' (and eval(atob(...)) bodies)
+
+
+_ATOB = re.compile(r"""(?:window\.)?atob\(\s*(['"])([A-Za-z0-9+/=\s]{8,4000})\1\s*\)""")
+
+
+def _atob(m: re.Match[str]) -> str:
+    import base64
+    import binascii
+
+    try:
+        decoded = base64.b64decode("".join(m.group(2).split()), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return m.group(0)
+    if not decoded.isprintable():
+        return m.group(0)
+    return "'" + decoded.replace("'", '"') + "'" if "(" not in decoded else decoded
 
 
 def _hex_char(m: re.Match[str]) -> str:

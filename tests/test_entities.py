@@ -593,3 +593,20 @@ def test_installed_entry_points(tmp_path: Path) -> None:
         )
     path = save_pipeline(tmp_path / "pipeline")
     assert _load_in_clean_interpreter(path, None, tmp_path) == EXPECTED_LOAD
+
+
+def test_full_width_digits_are_read_and_the_text_is_kept_as_printed() -> None:
+    import datetime as dt
+
+    from pipeline.entities import build_nlp, find_entities
+    from tests.conftest import CORPUS
+
+    body = "会议定于２０２４年９月２５日上午９：００召开。"
+    record = (
+        CORPUS[0]
+        .record()
+        .model_copy(update={"body_text": body, "sections": [], "published_date": dt.date(2024, 9, 1)})
+    )
+    (date,) = [e for e in find_entities(build_nlp(), record) if e.label == "DATE"]
+    assert date.text == "２０２４年９月２５日上午９：００" == body[date.start : date.end]
+    assert date.normalized == "2024-09-25T09:00"

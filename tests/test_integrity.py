@@ -917,3 +917,27 @@ def test_warnings_and_case_bulletins_that_name_gambling_brands_are_clean() -> No
     )
     record = extract_notice(page(article(body)))
     assert record.integrity.status == "clean", record.integrity.findings
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "var r=document.referrer;if(/baidu|sogou|so.com/i.test(r)){{top.location.href=atob('{b64}');}}",
+        "if(document.referrer.indexOf('baidu')>-1){{location.replace(window.atob('{b64}'));}}",
+        "eval(atob('{whole}'))",
+    ],
+)
+def test_redirects_hidden_in_base64_are_found(template: str) -> None:
+    import base64
+
+    from pipeline.record import extract_notice
+    from tests.conftest import article, page
+
+    target = "http://www.yh5599.example/?r=1"
+    whole = f"if(document.referrer.indexOf('baidu')>-1){{window.location.href='{target}';}}"
+    js = template.format(
+        b64=base64.b64encode(target.encode()).decode(), whole=base64.b64encode(whole.encode()).decode()
+    )
+    body = "<h1>关于开展安全检查的通知</h1><p>各单位：现将有关事项通知如下，请认真贯彻落实。</p>"
+    record = extract_notice(page(article(body, head=f"<script>{js}</script>")))
+    assert [f.kind for f in record.integrity.findings] == ["script_redirect"]
