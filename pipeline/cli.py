@@ -632,6 +632,45 @@ def release(
     )
 
 
+@app.command()
+def reprocess(
+    archive: Annotated[Path, typer.Option(help="WARC folder (the crawl's --archive)")],
+    db: DbOption = None,
+    since: Annotated[str | None, typer.Option(help="Only responses fetched on or after (YYYY-MM-DD)")] = None,
+    workers: Annotated[int, typer.Option(min=0, help="Worker processes (0: in this process)")] = 2,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Pages per chunk (one task each)")] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout")] = False,
+) -> None:
+    """Re-extract every archived notice with the current extractor; store only what changed."""
+    import datetime as dt
+
+    from pipeline.reprocess import reprocess as run
+
+    settings = Settings()
+    path = db or Path(settings.data_dir) / "notices.sqlite"
+    try:
+        start = dt.datetime.fromisoformat(since).replace(tzinfo=dt.UTC) if since else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"not a date: {since}", param_hint="--since") from exc
+    if not archive.is_dir():
+        err.print(f"[red]error[/red]: no archive folder {escape(str(archive))}")
+        raise typer.Exit(2)
+    try:
+        with SqliteStore(path) as store:
+            summary = run(archive, store, settings, workers=workers, chunk_size=chunk_size, since=start)
+    except PipelineError as exc:
+        err.print(f"[red]error[/red]: {escape(exc.message)}")
+        raise typer.Exit(2) from exc
+    table = Table(title="reprocess", show_header=False)
+    table.add_column("what")
+    table.add_column("n", justify="right")
+    for label, value in summary.rows():
+        table.add_row(label, value)
+    err.print(table)
+    if as_json:
+        sys.stdout.write(summary.model_dump_json() + "\n")
+
+
 def _fixture_site() -> tuple[Path, dict[str, str], str]:
     """The mini site: folder, Content-Type per path (as its real servers sent), start path."""
     root = Path(__file__).resolve().parent.parent / "fixtures" / "corpus" / "site"

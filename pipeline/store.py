@@ -1203,6 +1203,10 @@ class SqliteStore:
         for row in self._exec(sql, (site,) if site else ()).fetchall():
             yield NoticeRecord.model_validate_json(row[0])
 
+    def notice_site(self, notice_id: str) -> str | None:
+        row = self._exec("SELECT site FROM notices WHERE id = ?", (notice_id,)).fetchone()
+        return str(row[0]) if row and row[0] is not None else None
+
     def version_count(self, notice_id: str) -> int:
         row = self._exec("SELECT COUNT(*) FROM versions WHERE notice_id = ?", (notice_id,)).fetchone()
         return int(row[0])

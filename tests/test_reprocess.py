@@ -1,0 +1,84 @@
+"""Re-processing the archive: the same records as the crawl; an extractor change gives new
+versions exactly where it changes a record."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.crawl import Crawler
+from pipeline.reprocess import reprocess
+from pipeline.settings import Settings
+from pipeline.siteserver import serve_site
+from pipeline.store import SqliteStore
+from schemas.site import SiteConfig
+from tests.conftest import FIXTURES
+
+SITE = FIXTURES / "corpus" / "site"
+MANIFEST = json.loads((SITE / "MANIFEST.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("crawled")
+    with serve_site(SITE, replace={"http://127.0.0.1:8000": "{base}"}) as srv:
+        site = SiteConfig(
+            name="mini", start_urls=[srv.base_url + MANIFEST["start_url"]], allow_private_addresses=True
+        )
+        with Crawler(site, Settings(min_delay=0), db=root / "db.sqlite", archive_dir=root / "warc") as c:
+            c.run()
+    return root
+
+
+@pytest.fixture()
+def copy_of(crawled: Path, tmp_path: Path) -> Iterator[Path]:
+    shutil.copytree(crawled, tmp_path / "c")
+    yield tmp_path / "c"
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_reprocessing_gives_the_records_the_crawl_stored(copy_of: Path, workers: int) -> None:
+    with SqliteStore(copy_of / "db.sqlite") as store:
+        before = {r.id: r for r in store.records()}
+        summary = reprocess(copy_of / "warc", store, Settings(), workers=workers, chunk_size=5)
+        after = {r.id: r for r in store.records()}
+    assert summary.pages == len(MANIFEST["notices"])
+    assert (summary.unchanged, summary.new_versions, summary.new_records) == (len(before), 0, 0)
+    assert summary.failed == {}
+    assert before == after
+
+
+def test_a_pattern_change_gives_new_versions_only_where_it_matters(
+    copy_of: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipeline.entities as entities
+
+    with SqliteStore(copy_of / "db.sqlite") as store:
+        records = list(store.records())
+    unit = "份"  # a quantity unit: drop it from the entity patterns
+    affected = {
+        r.id
+        for r in records
+        if any(e.label == "QUANTITY" and (e.normalized or "").endswith(f" {unit}") for e in r.entities)
+    }
+    assert 0 < len(affected) < len(records)
+    original = entities.load
+
+    def patched(name: str) -> dict[str, Any]:
+        data = copy.deepcopy(original(name))
+        if name == "entities":
+            data["quantity"]["units"] = [u for u in data["quantity"]["units"] if u != unit]
+        return data
+
+    monkeypatch.setattr(entities, "load", patched)
+    with SqliteStore(copy_of / "db.sqlite") as store:
+        summary = reprocess(copy_of / "warc", store, Settings(), workers=0)
+        changed = {r.id for r in store.records() if store.version_count(r.id) > 1}
+    assert changed == affected
+    assert summary.new_versions == len(affected) and summary.changed_fields == {"entities": len(affected)}
