@@ -726,7 +726,9 @@ def demo(
         f"  .venv/bin/notices search 政府开放日 --db {db_arg}          # full text, any Chinese substring\n"
         f"  .venv/bin/notices search --kind outcomes --since 2023-01-01 --db {db_arg}\n"
         f"  .venv/bin/notices show <id> --db {db_arg}                  # outline, provenance, versions\n"
-        f"  .venv/bin/notices serve --db {db_arg} --archive {data / 'warc'}   # http://127.0.0.1:8000/"
+        f"  .venv/bin/notices serve --db {db_arg} --archive {data / 'warc'}   # http://127.0.0.1:8000/\n"
+        f"  .venv/bin/notices review --db {db_arg}                     # pages that look hacked",
+        soft_wrap=True,
     )
 
 
