@@ -639,6 +639,10 @@ def reprocess(
     since: Annotated[str | None, typer.Option(help="Only responses fetched on or after (YYYY-MM-DD)")] = None,
     workers: Annotated[int, typer.Option(min=0, help="Worker processes (0: in this process)")] = 2,
     chunk_size: Annotated[int, typer.Option(min=1, help="Pages per chunk (one task each)")] = 200,
+    dask: Annotated[
+        str | None,
+        typer.Option(help="Run the chunks on this Dask scheduler (tcp://host:8786); needs PREFECT_API_URL"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout")] = False,
 ) -> None:
     """Re-extract every archived notice with the current extractor; store only what changed."""
@@ -656,8 +660,17 @@ def reprocess(
         err.print(f"[red]error[/red]: no archive folder {escape(str(archive))}")
         raise typer.Exit(2)
     try:
-        with SqliteStore(path) as store:
-            summary = run(archive, store, settings, workers=workers, chunk_size=chunk_size, since=start)
+        if dask:
+            if not os.environ.get("PREFECT_API_URL"):
+                err.print("[red]error[/red]: --dask needs a Prefect server: export PREFECT_API_URL")
+                raise typer.Exit(2)
+            _prefect_env()
+            from flows.reprocess import run_on_dask
+
+            summary = run_on_dask(str(archive), str(path), dask, chunk_size=chunk_size)
+        else:
+            with SqliteStore(path) as store:
+                summary = run(archive, store, settings, workers=workers, chunk_size=chunk_size, since=start)
     except PipelineError as exc:
         err.print(f"[red]error[/red]: {escape(exc.message)}")
         raise typer.Exit(2) from exc

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from pipeline.settings import Settings
 from pipeline.store import SqliteStore
 from schemas.record import NoticeRecord
 
-__all__ = ["ReprocessSummary", "archived_notices", "process_chunk", "reprocess"]
+__all__ = ["ReprocessSummary", "archived_notices", "chunks", "process_chunk", "reprocess", "store_results"]
 
 Job = tuple[str, str]  # (url, "file#offset")
 Outcome = tuple[str, str | None, str | None]  # (url, record JSON, error)
@@ -94,7 +94,9 @@ def _init_worker(settings_json: str) -> None:
 
 def process_chunk(archive_dir: str, jobs: list[Job]) -> list[Outcome]:
     """Extract a chunk of archived pages (in a worker, or in-process when no pool is used)."""
-    settings: Settings = _worker.get("settings") or Settings()
+    if "settings" not in _worker:  # a Dask worker: set up once, on its first chunk
+        _init_worker(Settings().model_dump_json())
+    settings: Settings = _worker["settings"]
     nlp = _worker.get("nlp")
     out: list[Outcome] = []
     for url, location in jobs:
@@ -109,7 +111,7 @@ def process_chunk(archive_dir: str, jobs: list[Job]) -> list[Outcome]:
     return out
 
 
-def _chunks(jobs: list[Job], size: int) -> Iterator[list[Job]]:
+def chunks(jobs: list[Job], size: int) -> Iterator[list[Job]]:
     for i in range(0, len(jobs), size):
         yield jobs[i : i + size]
 
@@ -139,43 +141,47 @@ def reprocess(
     archive = Archive(archive_dir)
     jobs = archived_notices(archive, since)
     summary = ReprocessSummary(extractor_version=extractor_version(), pages=len(jobs))
-    version = summary.extractor_version
     if workers > 0:
         pool = ProcessPoolExecutor(
             max_workers=workers, initializer=_init_worker, initargs=(settings.model_dump_json(),)
         )
         results: Iterator[list[Outcome]] = pool.map(
             process_chunk, [str(archive_dir)] * ((len(jobs) + chunk_size - 1) // chunk_size),
-            _chunks(jobs, chunk_size),
+            chunks(jobs, chunk_size),
         )  # fmt: skip
     else:
         pool = None
         _init_worker(settings.model_dump_json())
-        results = (process_chunk(str(archive_dir), chunk) for chunk in _chunks(jobs, chunk_size))
-    fields: Counter[str] = Counter()
+        results = (process_chunk(str(archive_dir), chunk) for chunk in chunks(jobs, chunk_size))
     try:
-        for chunk in results:
-            with store.transaction():
-                for _url, blob, error in chunk:
-                    if blob is None:
-                        reason = (error or "unexpected").split(":", 1)[0]
-                        summary.failed[reason] = summary.failed.get(reason, 0) + 1
-                        continue
-                    record = NoticeRecord.model_validate_json(blob)
-                    old = store.get_record(record.id)
-                    site = store.notice_site(record.id) or "reprocess"
-                    stored = store.put_record(record, site=site, extractor_version=version)
-                    if stored == "same":
-                        summary.unchanged += 1
-                    elif stored == "new":
-                        summary.new_records += 1
-                    else:
-                        summary.new_versions += 1
-                        if old is not None:
-                            fields.update(_changed_fields(old, record))
+        store_results(store, results, summary)
     finally:
         if pool is not None:
             pool.shutdown()
-    summary.changed_fields = dict(fields.most_common())
     summary.seconds = round(time.perf_counter() - started, 2)
     return summary
+
+
+def store_results(store: SqliteStore, results: Iterable[list[Outcome]], summary: ReprocessSummary) -> None:
+    """The single writer: each chunk's records in one transaction; the summary counts what changed."""
+    fields: Counter[str] = Counter(summary.changed_fields)
+    for chunk in results:
+        with store.transaction():
+            for _url, blob, error in chunk:
+                if blob is None:
+                    reason = (error or "unexpected").split(":", 1)[0]
+                    summary.failed[reason] = summary.failed.get(reason, 0) + 1
+                    continue
+                record = NoticeRecord.model_validate_json(blob)
+                old = store.get_record(record.id)
+                site = store.notice_site(record.id) or "reprocess"
+                stored = store.put_record(record, site=site, extractor_version=summary.extractor_version)
+                if stored == "same":
+                    summary.unchanged += 1
+                elif stored == "new":
+                    summary.new_records += 1
+                else:
+                    summary.new_versions += 1
+                    if old is not None:
+                        fields.update(_changed_fields(old, record))
+    summary.changed_fields = dict(fields.most_common())

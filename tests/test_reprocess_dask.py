@@ -1,0 +1,63 @@
+"""Re-processing on a real Dask cluster (distributed.LocalCluster, 2 worker processes on
+127.0.0.1) with a real Prefect server (the test harness's, on 127.0.0.1): the same records as
+the local process pool."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline.reprocess import reprocess
+from pipeline.settings import Settings
+from pipeline.store import SqliteStore
+from tests.test_reprocess import crawled  # noqa: F401 - the module-scoped crawl fixture
+
+
+@pytest.fixture(scope="module")
+def prefect_api() -> Iterator[str]:
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        url = str(PREFECT_API_URL.value())
+        previous = os.environ.get("PREFECT_API_URL")
+        os.environ["PREFECT_API_URL"] = url  # Dask worker processes inherit it
+        try:
+            yield url
+        finally:
+            if previous is None:
+                os.environ.pop("PREFECT_API_URL", None)
+            else:
+                os.environ["PREFECT_API_URL"] = previous
+
+
+def test_dask_cluster_gives_the_same_records_as_the_local_pool(
+    crawled: Path,  # noqa: F811
+    prefect_api: str,
+    tmp_path: Path,
+) -> None:
+    from distributed import LocalCluster
+
+    from flows.reprocess import run_on_dask
+
+    local, dask = tmp_path / "local", tmp_path / "dask"
+    shutil.copytree(crawled, local)
+    shutil.copytree(crawled, dask)
+    with SqliteStore(local / "db.sqlite") as store:
+        expected = reprocess(local / "warc", store, Settings(), workers=2, chunk_size=4)
+        local_records = {r.id: r for r in store.records()}
+    with LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        summary = run_on_dask(
+            str(dask / "warc"), str(dask / "db.sqlite"), cluster.scheduler_address, chunk_size=4
+        )
+    with SqliteStore(dask / "db.sqlite") as store:
+        dask_records = {r.id: r for r in store.records()}
+    assert summary.pages == expected.pages > 0
+    assert (summary.unchanged, summary.new_versions, summary.failed) == (expected.pages, 0, {})
+    assert dask_records == local_records
