@@ -1034,6 +1034,36 @@ def generate_site(
     return manifest
 
 
+def write_warc(site_dir: Path, archive_dir: Path, *, prefix: str = "gen", max_bytes: int = 1024**3) -> int:
+    """Archive every notice page of a generated site as if crawled: WARC response + request records
+    (with the site's Content-Type, fetch times spread deterministically), indexed. Returns pages."""
+    import datetime as dt
+
+    from pipeline.archive import Archive, Exchange
+
+    manifest = SiteManifest.load(site_dir / "MANIFEST.json")
+    base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    n = 0
+    with Archive.open(archive_dir, prefix=prefix, max_bytes=max_bytes) as archive:
+        for i, (path, entry) in enumerate(sorted(manifest.notices.items())):
+            body = (site_dir / path.lstrip("/")).read_bytes()
+            charset = "gbk" if entry.encoding == "gb18030" else "utf-8"
+            archive.write(
+                Exchange(
+                    url=manifest.base_url + path,
+                    kind="notice",
+                    request_headers=[("Host", manifest.base_url.split("//", 1)[1])],
+                    status=200,
+                    reason="OK",
+                    response_headers=[("Content-Type", f"text/html; charset={charset}")],
+                    body=body,
+                    fetched_at=base + dt.timedelta(seconds=i),
+                )
+            )
+            n += 1
+    return n
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     ap.add_argument("--pages", type=int, default=5000, help="number of notice pages")
