@@ -173,8 +173,8 @@ def store_results(store: SqliteStore, results: Iterable[list[Outcome]], summary:
                     summary.failed[reason] = summary.failed.get(reason, 0) + 1
                     continue
                 record = NoticeRecord.model_validate_json(blob)
-                old = store.get_record(record.id)
-                site = store.notice_site(record.id) or "reprocess"
+                current = store.current_row(record.id)  # parsed only if the record changed
+                site = (current[0] if current else None) or "reprocess"
                 stored = store.put_record(record, site=site, extractor_version=summary.extractor_version)
                 if stored == "same":
                     summary.unchanged += 1
@@ -182,6 +182,6 @@ def store_results(store: SqliteStore, results: Iterable[list[Outcome]], summary:
                     summary.new_records += 1
                 else:
                     summary.new_versions += 1
-                    if old is not None:
-                        fields.update(_changed_fields(old, record))
+                    if current is not None:
+                        fields.update(_changed_fields(NoticeRecord.model_validate_json(current[1]), record))
     summary.changed_fields = dict(fields.most_common())

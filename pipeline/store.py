@@ -1203,6 +1203,11 @@ class SqliteStore:
         for row in self._exec(sql, (site,) if site else ()).fetchall():
             yield NoticeRecord.model_validate_json(row[0])
 
+    def current_row(self, notice_id: str) -> tuple[str | None, str] | None:
+        """(site, record JSON as stored) of a notice, unparsed; None when unknown."""
+        row = self._exec("SELECT site, record_json FROM notices WHERE id = ?", (notice_id,)).fetchone()
+        return (row[0], row[1]) if row else None
+
     def notice_site(self, notice_id: str) -> str | None:
         row = self._exec("SELECT site FROM notices WHERE id = ?", (notice_id,)).fetchone()
         return str(row[0]) if row and row[0] is not None else None
