@@ -1,6 +1,6 @@
 """Stage export: stored records → open-data files for downstream feeds. Does I/O.
 
-Input: a store (``pipeline.store.Store``: ``max_seq``, ``changed_since``, ``versions``) and an
+Input: a store (``pipeline.store.Store``: ``max_seq``, ``current_versions_since``) and an
 output folder. Output: one export folder and an :class:`ExportSummary`. Reads the store only.
 
 An export holds the notices whose current record changed after change number ``cursor_from``

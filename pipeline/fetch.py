@@ -55,7 +55,6 @@ from requests.utils import requote_uri
 
 from pipeline import __version__
 from pipeline.archive import Archive, Exchange
-from pipeline.errors import PermanentFetchError, TransientFetchError
 from pipeline.patterns import load
 from pipeline.robots import RobotsPolicy, policy_for_status
 from pipeline.settings import Settings
@@ -781,12 +780,3 @@ class Fetcher:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-# Errors of this stage, for callers that prefer exceptions (e.g. a single `notices fetch`).
-def raise_for(outcome: FetchOutcome) -> None:
-    """Turn a failed outcome into the matching PipelineError."""
-    if outcome.outcome != "failed":
-        return
-    cls = PermanentFetchError if outcome.permanent else TransientFetchError
-    raise cls(f"{outcome.reason}: {outcome.message}", url=outcome.url)

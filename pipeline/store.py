@@ -1208,10 +1208,6 @@ class SqliteStore:
         row = self._exec("SELECT site, record_json FROM notices WHERE id = ?", (notice_id,)).fetchone()
         return (row[0], row[1]) if row else None
 
-    def notice_site(self, notice_id: str) -> str | None:
-        row = self._exec("SELECT site FROM notices WHERE id = ?", (notice_id,)).fetchone()
-        return str(row[0]) if row and row[0] is not None else None
-
     def version_count(self, notice_id: str) -> int:
         row = self._exec("SELECT COUNT(*) FROM versions WHERE notice_id = ?", (notice_id,)).fetchone()
         return int(row[0])
