@@ -468,7 +468,7 @@ class SqliteStore:
                 )
                 self.conn.row_factory = sqlite3.Row
                 self._register_functions()
-                self.conn.execute("PRAGMA journal_mode=WAL")
+                self._set_wal()
                 self.conn.execute("PRAGMA synchronous=NORMAL")
                 self.conn.execute("PRAGMA foreign_keys=ON")
                 self._migrate()
@@ -497,6 +497,21 @@ class SqliteStore:
         return cls(path, readonly=True)
 
     # --- plumbing ------------------------------------------------------------------------
+    def _set_wal(self, patience: float = 30.0) -> None:
+        """WAL mode. Switching an old rollback-journal file needs it unlocked, and SQLite answers
+        'locked' at once (no busy wait) while another connection migrates it: wait and retry."""
+        import time
+
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
     def _register_functions(self) -> None:
         """SQL functions the migrations use (the same normalisation as the Python side)."""
         self.conn.create_function("doc_no_key", 1, doc_no_key, deterministic=True)
