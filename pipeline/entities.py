@@ -98,7 +98,8 @@ NORMALIZED_ATTR = "notice_normalized"
 # except in a single line longer than this (cut where it must be).
 _CHUNK_CHARS = 100_000
 
-_NON_SPACE = re.compile(r"\S")
+_CHAR_TOKENS = re.compile(r"(\S)( ?)|(\s+)")
+_TEXT_KEY = "notices_text"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -116,25 +117,13 @@ class CharTokenizer(DummyTokenizer):
         self.vocab = vocab
 
     def __call__(self, text: str) -> Doc:
-        words: list[str] = []
-        spaces: list[bool] = []
-        pos, n = 0, len(text)
-        for m in _NON_SPACE.finditer(text):
-            start = m.start()
-            if start > pos:  # a whitespace run other than one plain space is a token
-                words.append(text[pos:start])
-                spaces.append(False)
-            words.append(m.group())
-            pos = start + 1
-            if pos < n and text[pos] == " ":
-                spaces.append(True)
-                pos += 1
-            else:
-                spaces.append(False)
-        if pos < n:
-            words.append(text[pos:])
-            spaces.append(False)
-        return Doc(self.vocab, words=words, spaces=spaces)
+        # (char, " " when one plain space follows it) or a whitespace run of its own
+        parts = _CHAR_TOKENS.findall(text)
+        words = [char or run for char, _space, run in parts]
+        spaces = [space == " " for _char, space, _run in parts]
+        doc = Doc(self.vocab, words=words, spaces=spaces)
+        doc.user_data[_TEXT_KEY] = text  # doc.text rebuilds the string token by token: slow
+        return doc
 
 
 def create_char_tokenizer(segmenter: str = "char") -> Callable[[Language], CharTokenizer]:
@@ -702,7 +691,7 @@ class RegexEntities:
             ref = ref.date()
         elif not isinstance(ref, dt.date):
             ref = None
-        mentions = self.rules.find(doc.text, ref)
+        mentions = self.rules.find(_doc_text(doc), ref)
         token_starts = doc.to_array([IDX]).tolist() if mentions else []
         spans: list[Span] = []
         for m in mentions:
@@ -735,6 +724,14 @@ class RegexEntities:
         if file.is_file():
             self.from_bytes(file.read_bytes())
         return self
+
+
+def _doc_text(doc: Doc) -> str:
+    """The text of ``doc``: as our tokenizer kept it when it still matches the tokens."""
+    text = doc.user_data.get(_TEXT_KEY)
+    if isinstance(text, str) and len(doc) and doc[-1].idx + len(doc[-1].text_with_ws) == len(text):
+        return text
+    return doc.text
 
 
 def _aligned_span(doc: Doc, token_starts: list[int], m: _Mention) -> Span | None:

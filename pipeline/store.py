@@ -283,7 +283,27 @@ MIGRATIONS: list[str | list[str]] = [
             WHEN doc_no_key IS NOT NULL THEN 'doc_no'
             ELSE 'title' END""",
     ],
+    # 7: citation resolution in time independent of the store's size: a cited title that a stored
+    # title ends with is a prefix of the reversed stored title (one index range, not a trigram
+    # search over every title); the 文号 and title of every citation are indexed (resolved ones
+    # too: a title match is re-checked when a second candidate arrives)
+    [
+        "ALTER TABLE notices ADD COLUMN title_rev TEXT",
+        "UPDATE notices SET title_rev = reversed(title_key) WHERE title_key IS NOT NULL",
+        "CREATE INDEX notices_title_rev ON notices(title_rev)",
+        "DROP INDEX citations_open_doc",
+        "DROP INDEX citations_open_title",
+        "CREATE INDEX citations_doc ON citations(doc_no_key)",
+        "CREATE INDEX citations_title ON citations(title_key)",
+    ],
 ]
+
+
+_TOP_CHAR = chr(0x10FFFF)  # sorts after every character: prefix <= text < prefix + _TOP_CHAR
+
+
+def _reversed(text: str | None) -> str | None:
+    return text[::-1] if text else None
 
 
 class _Model(BaseModel):
@@ -516,6 +536,7 @@ class SqliteStore:
         """SQL functions the migrations use (the same normalisation as the Python side)."""
         self.conn.create_function("doc_no_key", 1, doc_no_key, deterministic=True)
         self.conn.create_function("title_key", 1, title_key, deterministic=True)
+        self.conn.create_function("reversed", 1, _reversed, deterministic=True)
 
     def _close_quietly(self) -> None:
         conn = getattr(self, "conn", None)
@@ -918,6 +939,7 @@ class SqliteStore:
                 "sort_key": _sort_key(record.published_date, rowid),
                 "doc_no_key": doc_no_key(record.doc_no),
                 "title_key": title_key(record.title),
+                "title_rev": _reversed(title_key(record.title)),
             }
             names = list(columns)
             if row is None:
@@ -1117,15 +1139,21 @@ class SqliteStore:
             [own_title[i:] for i in range(len(own_title)) if len(own_title) - i >= 6] if own_title else []
         )
         candidates = self._exec(
-            "SELECT from_id, position, doc_no_key, title_key FROM citations WHERE from_id != ? AND (to_id = ?"
-            " OR (doc_no_key IS NOT NULL AND doc_no_key = ? AND (to_id IS NULL OR resolved_by = 'title')))",
-            (record.id, record.id, own_doc),
+            "SELECT from_id, position, doc_no_key, title_key FROM citations WHERE from_id != ? AND to_id = ?",
+            (record.id, record.id),
         ).fetchall()
+        if own_doc:
+            candidates += self._exec(
+                "SELECT from_id, position, doc_no_key, title_key FROM citations WHERE doc_no_key = ?"
+                " AND from_id != ? AND (to_id IS NULL OR resolved_by = 'title')",
+                (own_doc, record.id),
+            ).fetchall()
         for i in range(0, len(suffixes), 200):
             part = suffixes[i : i + 200]
             candidates += self._exec(
                 "SELECT from_id, position, doc_no_key, title_key FROM citations WHERE from_id != ?"
-                f" AND to_id IS NULL AND doc_no_key IS NULL AND title_key IN ({', '.join('?' * len(part))})",
+                f" AND title_key IN ({', '.join('?' * len(part))}) AND +doc_no_key IS NULL"  # not that index
+                " AND (to_id IS NULL OR resolved_by = 'title')",
                 (record.id, *part),
             ).fetchall()
         for row in {(r["from_id"], r["position"]): r for r in candidates}.values():
@@ -1155,13 +1183,12 @@ class SqliteStore:
         if rows:
             return None, None  # two notices with this exact title: ambiguous
         # the stored title may start with its issuer: one candidate whose title ends with the cited one
+        prefix = _reversed(tkey)
         rows = self._exec(
-            "SELECT n.id, n.title_key FROM notices_fts JOIN notices n ON n.sort_key = notices_fts.rowid"
-            " WHERE notices_fts MATCH ? AND n.id != ? ORDER BY notices_fts.rowid DESC LIMIT 20",
-            ('title : "' + tkey.replace('"', '""') + '"', from_id),
+            "SELECT id FROM notices WHERE title_rev >= ? AND title_rev < ? AND id != ? LIMIT 2",
+            (prefix, prefix + _TOP_CHAR, from_id),
         ).fetchall()
-        matches = [str(r["id"]) for r in rows if r["title_key"] and str(r["title_key"]).endswith(tkey)]
-        return (matches[0], "title") if len(matches) == 1 else (None, None)
+        return (str(rows[0][0]), "title") if len(rows) == 1 else (None, None)
 
     def citations(self, notice_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(what the notice cites, with the resolved notice's id and title; notices that cite it)."""

@@ -164,3 +164,40 @@ def test_links_follow_new_versions_and_a_doc_no_match_replaces_a_title_match(tmp
         official = notice(4, title="省人民政府关于做好秋季防火工作的通知", doc_no="省政发[2024]2号")
         store.put_record(official, site="x", extractor_version="t")
         assert store.citations(citing2.id)[0][0]["to_id"] == official.id
+
+
+def test_a_title_suffix_shared_by_two_stored_titles_resolves_to_neither(tmp_path: Path) -> None:
+    a = notice(1, title="青山县人民政府关于做好冬季森林防火工作的通知")
+    b = notice(2, title="白塔区人民政府关于做好冬季森林防火工作的通知")
+    c = notice(3, title="白塔区人民政府关于做好冬季森林防火工作的通知（修订）")  # does not end with it
+    citing = notice(4, title="某镇转发", cites=[CitedDocument(title="关于做好冬季森林防火工作的通知")])
+    with SqliteStore(tmp_path / "db.sqlite") as store:
+        for r in (a, citing):
+            store.put_record(r, site="x", extractor_version="t")
+        assert [x["to_id"] for x in store.citations(citing.id)[0]] == [a.id]
+        store.put_record(c, site="x", extractor_version="t")
+        assert [x["to_id"] for x in store.citations(citing.id)[0]] == [a.id]
+        store.put_record(b, site="x", extractor_version="t")  # now two candidates: ambiguous
+        assert [x["to_id"] for x in store.citations(citing.id)[0]] == [None]
+
+
+def test_a_database_from_before_migration_7_resolves_title_suffixes_after_the_upgrade(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "db.sqlite"
+    cited = notice(1, title="固原市农业农村局2024年政府开放日活动实施方案")
+    with SqliteStore(db) as store:
+        store.put_record(cited, site="x", extractor_version="t")
+    conn = sqlite3.connect(db)  # back to schema 6: no reversed titles, no citations_doc index
+    conn.executescript(
+        "DROP INDEX notices_title_rev; DROP INDEX citations_doc; DROP INDEX citations_title;"
+        " CREATE INDEX citations_open_doc ON citations(doc_no_key) WHERE to_id IS NULL;"
+        " CREATE INDEX citations_open_title ON citations(title_key) WHERE to_id IS NULL; ALTER TABLE notices DROP COLUMN title_rev;"
+        " DELETE FROM schema_migrations WHERE version = 7;"
+    )
+    conn.close()
+    citing = notice(2, title="活动总结", cites=[CitedDocument(title="2024年政府开放日活动实施方案")])
+    with SqliteStore(db) as store:
+        assert store.schema_version == 7
+        store.put_record(citing, site="x", extractor_version="t")
+        assert [x["to_id"] for x in store.citations(citing.id)[0]] == [cited.id]
