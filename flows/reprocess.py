@@ -8,13 +8,24 @@ broken, ../shared/PREFECT.md); without it the local process pool of
 
 from __future__ import annotations
 
+import datetime as dt
+import time
+from concurrent.futures import Future
+
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import PrefectFuture, as_completed
 
-from pipeline.archive import Archive
 from pipeline.crawl import extractor_version
-from pipeline.reprocess import Job, Outcome, ReprocessSummary, archived_notices, chunks, process_chunk
+from pipeline.reprocess import (
+    Job,
+    Outcome,
+    ReprocessSummary,
+    archived_notices,
+    bounded,
+    chunks,
+    process_chunk,
+    store_results,
+)
 from pipeline.store import SqliteStore
 
 __all__ = ["reprocess_archive", "run_on_dask"]
@@ -26,23 +37,36 @@ def extract_chunk(archive: str, jobs: list[Job]) -> list[Outcome]:
 
 
 @flow(name="reprocess-archive")
-def reprocess_archive(archive: str, db: str, chunk_size: int = 200) -> ReprocessSummary:
-    """Re-extract every archived notice, one task per chunk; store what changed."""
-    from pipeline.reprocess import store_results
-
-    jobs = archived_notices(Archive(archive))
+def reprocess_archive(
+    archive: str, db: str, chunk_size: int = 200, since: dt.datetime | None = None, window: int = 8
+) -> ReprocessSummary:
+    """Re-extract every archived notice, one task per chunk, at most ``window`` chunks in flight;
+    the flow itself is the store's single writer. ``archive`` is a folder or an fsspec URL that
+    every worker can read."""
+    started = time.perf_counter()
+    jobs = archived_notices(archive, since)
     summary = ReprocessSummary(extractor_version=extractor_version(), pages=len(jobs))
-    futures: list[PrefectFuture[list[Outcome]]] = [
-        extract_chunk.submit(archive, chunk) for chunk in chunks(jobs, chunk_size)
-    ]
+
+    def submit(chunk: list[Job]) -> Future[list[Outcome]]:
+        return extract_chunk.submit(archive, chunk)  # type: ignore[return-value]  # PrefectFuture.result()
+
     with SqliteStore(db) as store:
-        store_results(store, (f.result() for f in as_completed(futures)), summary)
+        store_results(store, bounded(submit, chunks(jobs, chunk_size), window), summary)
+    summary.seconds = round(time.perf_counter() - started, 2)
     return summary
 
 
-def run_on_dask(archive: str, db: str, address: str, chunk_size: int = 200) -> ReprocessSummary:
-    """The flow with its chunks on the Dask cluster at ``address`` (tcp://host:8786)."""
+def run_on_dask(
+    archive: str, db: str, address: str, chunk_size: int = 200, since: dt.datetime | None = None
+) -> ReprocessSummary:
+    """The flow with its chunks on the Dask cluster at ``address`` (tcp://host:8786): twice as
+    many chunks in flight as the cluster has worker threads."""
+    from distributed import Client
     from prefect_dask.task_runners import DaskTaskRunner
 
+    with Client(address, timeout=30) as client:  # type: ignore[no-untyped-call]
+        slots = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()) or 1
     runner = DaskTaskRunner(address=address)
-    return reprocess_archive.with_options(task_runner=runner)(archive, db, chunk_size)  # type: ignore[arg-type]
+    return reprocess_archive.with_options(task_runner=runner)(  # type: ignore[arg-type]
+        archive, db, chunk_size, since, 2 * slots
+    )

@@ -40,7 +40,7 @@ from pipeline.record import ascii_url
 from schemas.crawl import UrlKind, WarcLocation
 from schemas.stages import FetchResult
 
-__all__ = ["Archive", "ArchiveEntry", "Exchange", "read_record"]
+__all__ = ["Archive", "ArchiveEntry", "Exchange", "index_entries", "is_url", "read_record"]
 
 _KIND_HEADER = "Notices-Kind"  # a WARC extension field: what the URL was to the crawl
 _DROP_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
@@ -402,37 +402,79 @@ def _scan(fh: BinaryIO, name: str, *, start: int) -> Iterator[ArchiveEntry]:
         )
 
 
+def is_url(directory: Path | str) -> bool:
+    """An archive given as an fsspec URL (``s3://bucket/warc``, ``file:///mnt/warc`` …)."""
+    return isinstance(directory, str) and "://" in directory
+
+
+def index_entries(directory: Path | str) -> Iterator[ArchiveEntry]:
+    """Every indexed response of an archive folder or fsspec URL (read only: no repair)."""
+    if not is_url(directory):
+        yield from Archive(directory).entries()
+        return
+    import fsspec
+
+    try:
+        fs, root = fsspec.core.url_to_fs(str(directory))
+        names = sorted(fs.glob(root.rstrip("/") + "/*.cdxj"))
+    except (ImportError, ValueError, OSError) as exc:  # unknown protocol, missing driver, no access
+        raise StoreError(f"cannot read the archive at {directory}: {exc}") from exc
+    for name in names:
+        try:
+            raw = fs.cat_file(name)
+        except OSError as exc:
+            raise StoreError(f"cannot read the archive index {name}: {exc}") from exc
+        complete, _, _tail = raw.rpartition(b"\n")  # a line cut by a live writer is not read
+        for line in complete.splitlines():
+            if line.strip():
+                entry = ArchiveEntry.model_validate_json(line)
+                if entry.type == "response":
+                    yield entry
+
+
 def read_record(directory: Path | str, location: WarcLocation | str) -> FetchResult:
-    """Read one archived response back as the FetchResult the extraction stages take."""
+    """Read one archived response back as the FetchResult the extraction stages take.
+
+    ``directory`` is an archive folder or an fsspec URL of one (shared storage of a cluster).
+    """
     if isinstance(location, str):
         name, _, off = location.rpartition("#")
         location = WarcLocation(file=name, offset=int(off), length=0)
-    path = Path(directory) / location.file
-    if "/" in location.file or "\\" in location.file or not path.is_file():
+    if "/" in location.file or "\\" in location.file or not location.file:
         raise StoreError(f"no archive file {location.file!r} in {directory}")
     try:
-        return _read_response(path, location)
+        if is_url(directory):
+            import fsspec
+
+            with fsspec.open(str(directory).rstrip("/") + "/" + location.file, "rb") as fh:
+                return _read_response(fh, location)
+        path = Path(directory) / location.file
+        if not path.is_file():
+            raise StoreError(f"no archive file {location.file!r} in {directory}")
+        with path.open("rb") as fh:
+            return _read_response(fh, location)
     except StoreError:
         raise
+    except FileNotFoundError as exc:
+        raise StoreError(f"no archive file {location.file!r} in {directory}") from exc
     except Exception as exc:  # warcio raises its own errors (ArchiveLoadFailed …) on a bad offset
         raise StoreError(f"no readable response record at {location}: {exc}") from exc
 
 
-def _read_response(path: Path, location: WarcLocation) -> FetchResult:
-    with path.open("rb") as fh:
-        fh.seek(location.offset)
-        record = next(iter(ArchiveIterator(fh)), None)
-        if record is None or record.rec_type != "response":
-            raise StoreError(f"no response record at {location}")
-        body = record.content_stream().read()
-        headers: dict[str, str] = {}
-        for key, value in record.http_headers.headers if record.http_headers else []:
-            if key.lower().startswith("x-archive-orig-"):
-                continue
-            headers[key] = value
-        date = record.rec_headers.get_header("WARC-Date")
-        url = record.rec_headers.get_header("WARC-Target-URI")
-        status = int(record.http_headers.get_statuscode()) if record.http_headers else 200
+def _read_response(fh: Any, location: WarcLocation) -> FetchResult:
+    fh.seek(location.offset)
+    record = next(iter(ArchiveIterator(fh)), None)
+    if record is None or record.rec_type != "response":
+        raise StoreError(f"no response record at {location}")
+    body = record.content_stream().read()
+    headers: dict[str, str] = {}
+    for key, value in record.http_headers.headers if record.http_headers else []:
+        if key.lower().startswith("x-archive-orig-"):
+            continue
+        headers[key] = value
+    date = record.rec_headers.get_header("WARC-Date")
+    url = record.rec_headers.get_header("WARC-Target-URI")
+    status = int(record.http_headers.get_statuscode()) if record.http_headers else 200
     return FetchResult(
         url=url,
         final_url=url,

@@ -634,7 +634,9 @@ def release(
 
 @app.command()
 def reprocess(
-    archive: Annotated[Path, typer.Option(help="WARC folder (the crawl's --archive)")],
+    archive: Annotated[
+        str, typer.Option(help="WARC folder (the crawl's --archive) or an fsspec URL of one (s3://…)")
+    ],
     db: DbOption = None,
     since: Annotated[str | None, typer.Option(help="Only responses fetched on or after (YYYY-MM-DD)")] = None,
     workers: Annotated[int, typer.Option(min=0, help="Worker processes (0: in this process)")] = 2,
@@ -656,8 +658,10 @@ def reprocess(
         start = dt.datetime.fromisoformat(since).replace(tzinfo=dt.UTC) if since else None
     except ValueError as exc:
         raise typer.BadParameter(f"not a date: {since}", param_hint="--since") from exc
-    if not archive.is_dir():
-        err.print(f"[red]error[/red]: no archive folder {escape(str(archive))}")
+    from pipeline.archive import is_url
+
+    if not is_url(archive) and not Path(archive).is_dir():
+        err.print(f"[red]error[/red]: no archive folder {escape(archive)}")
         raise typer.Exit(2)
     try:
         if dask:
@@ -667,7 +671,7 @@ def reprocess(
             _prefect_env()
             from flows.reprocess import run_on_dask
 
-            summary = run_on_dask(str(archive), str(path), dask, chunk_size=chunk_size)
+            summary = run_on_dask(archive, str(path), dask, chunk_size=chunk_size, since=start)
         else:
             with SqliteStore(path) as store:
                 summary = run(archive, store, settings, workers=workers, chunk_size=chunk_size, since=start)

@@ -86,7 +86,8 @@ class _Text:
 def _normalise(raw: str) -> _Text:
     if not _SLOW.search(raw):
         # NFKC maps almost every character one to one (full-width ASCII, U+3000): offsets hold.
-        low = unicodedata.normalize("NFKC", raw).lower()
+        nfkc = raw if unicodedata.is_normalized("NFKC", raw) else unicodedata.normalize("NFKC", raw)
+        low = nfkc.lower()
         if len(low) == len(raw):
             return _Text(raw, low)
     chars: list[str] = []

@@ -15,26 +15,47 @@ task per chunk, never one per page; the store stays a single writer in this proc
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.archive import Archive, read_record
+from pipeline.archive import index_entries, read_record
 from pipeline.crawl import extractor_version
 from pipeline.errors import PipelineError
 from pipeline.record import extract_notice
 from pipeline.settings import Settings
-from pipeline.store import SqliteStore
+from pipeline.store import SqliteStore, record_hash
 from schemas.record import NoticeRecord
 
-__all__ = ["ReprocessSummary", "archived_notices", "chunks", "process_chunk", "reprocess", "store_results"]
+__all__ = [
+    "Outcome",
+    "ReprocessSummary",
+    "archived_notices",
+    "bounded",
+    "chunks",
+    "process_chunk",
+    "reprocess",
+    "store_results",
+]
 
 Job = tuple[str, str]  # (url, "file#offset")
-Outcome = tuple[str, str | None, str | None]  # (url, record JSON, error)
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Outcome(NamedTuple):
+    """One page's result as a worker sends it back: the record serialized once, with its hash, so
+    that the writer compares hashes and parses only records that changed."""
+
+    url: str
+    notice_id: str | None = None
+    record_json: str | None = None
+    record_hash: str | None = None
+    error: str | None = None
 
 
 class ReprocessSummary(BaseModel):
@@ -65,10 +86,11 @@ class ReprocessSummary(BaseModel):
         return out
 
 
-def archived_notices(archive: Archive, since: dt.datetime | None = None) -> list[Job]:
-    """The newest complete 2xx notice response of each URL (fetched at or after ``since``)."""
+def archived_notices(archive: Path | str, since: dt.datetime | None = None) -> list[Job]:
+    """The newest complete 2xx notice response of each URL (fetched at or after ``since``) in an
+    archive folder or fsspec URL, read from the WARC indexes (no WARC file is opened)."""
     newest: dict[str, tuple[dt.datetime, str]] = {}
-    for entry in archive.entries():
+    for entry in index_entries(archive):
         if entry.kind != "notice" or not entry.status or not 200 <= entry.status < 300 or entry.truncated:
             continue
         if since is not None and entry.fetched_at < since:
@@ -103,17 +125,32 @@ def process_chunk(archive_dir: str, jobs: list[Job]) -> list[Outcome]:
         try:
             record = extract_notice(read_record(archive_dir, location), settings, nlp=nlp)
         except PipelineError as exc:
-            out.append((url, None, f"{exc.stage}: {exc.message}"))
+            out.append(Outcome(url, error=f"{exc.stage}: {exc.message}"))
         except Exception as exc:  # a bug costs one page, recorded
-            out.append((url, None, f"unexpected: {type(exc).__name__}: {exc}"))
+            out.append(Outcome(url, error=f"unexpected: {type(exc).__name__}: {exc}"))
         else:
-            out.append((url, record.model_dump_json(), None))
+            out.append(Outcome(url, record.id, record.model_dump_json(), record_hash(record)))
     return out
 
 
 def chunks(jobs: list[Job], size: int) -> Iterator[list[Job]]:
     for i in range(0, len(jobs), size):
         yield jobs[i : i + size]
+
+
+def bounded(submit: Callable[[T], Future[R]], items: Iterable[T], window: int) -> Iterator[R]:
+    """Results of ``submit(item)`` in submission order, with at most ``window`` in flight.
+
+    The writer consumes results as they come; a bounded window keeps the memory of the run flat
+    whatever the archive's size (a slower writer holds back submission instead of letting
+    finished chunks pile up)."""
+    pending: deque[Future[R]] = deque()
+    for item in items:
+        pending.append(submit(item))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 _VOLATILE = {"source"}
@@ -133,31 +170,28 @@ def reprocess(
     chunk_size: int = 200,
     since: dt.datetime | None = None,
 ) -> ReprocessSummary:
-    """Re-extract every archived notice and store what changed. ``workers=0`` runs in-process."""
+    """Re-extract every archived notice and store what changed. ``workers=0`` runs in-process.
+
+    ``archive_dir`` is an archive folder or an fsspec URL of one."""
     import time
 
     settings = settings or Settings()
     started = time.perf_counter()
-    archive = Archive(archive_dir)
-    jobs = archived_notices(archive, since)
+    archive = str(archive_dir)
+    jobs = archived_notices(archive_dir, since)
     summary = ReprocessSummary(extractor_version=extractor_version(), pages=len(jobs))
     if workers > 0:
-        pool = ProcessPoolExecutor(
+        with ProcessPoolExecutor(
             max_workers=workers, initializer=_init_worker, initargs=(settings.model_dump_json(),)
-        )
-        results: Iterator[list[Outcome]] = pool.map(
-            process_chunk, [str(archive_dir)] * ((len(jobs) + chunk_size - 1) // chunk_size),
-            chunks(jobs, chunk_size),
-        )  # fmt: skip
+        ) as pool:
+
+            def submit(chunk: list[Job]) -> Future[list[Outcome]]:
+                return pool.submit(process_chunk, archive, chunk)
+
+            store_results(store, bounded(submit, chunks(jobs, chunk_size), 2 * workers), summary)
     else:
-        pool = None
         _init_worker(settings.model_dump_json())
-        results = (process_chunk(str(archive_dir), chunk) for chunk in chunks(jobs, chunk_size))
-    try:
-        store_results(store, results, summary)
-    finally:
-        if pool is not None:
-            pool.shutdown()
+        store_results(store, (process_chunk(archive, chunk) for chunk in chunks(jobs, chunk_size)), summary)
     summary.seconds = round(time.perf_counter() - started, 2)
     return summary
 
@@ -167,21 +201,29 @@ def store_results(store: SqliteStore, results: Iterable[list[Outcome]], summary:
     fields: Counter[str] = Counter(summary.changed_fields)
     for chunk in results:
         with store.transaction():
-            for _url, blob, error in chunk:
-                if blob is None:
-                    reason = (error or "unexpected").split(":", 1)[0]
+            for outcome in chunk:
+                if outcome.record_json is None or outcome.notice_id is None or outcome.record_hash is None:
+                    reason = (outcome.error or "unexpected").split(":", 1)[0]
                     summary.failed[reason] = summary.failed.get(reason, 0) + 1
                     continue
-                record = NoticeRecord.model_validate_json(blob)
-                current = store.current_row(record.id)  # parsed only if the record changed
-                site = (current[0] if current else None) or "reprocess"
-                stored = store.put_record(record, site=site, extractor_version=summary.extractor_version)
+                current = store.current_state(outcome.notice_id)  # (site, record hash)
+                if current is not None and current[1] == outcome.record_hash:
+                    summary.unchanged += 1  # no parse, no write
+                    continue
+                record = NoticeRecord.model_validate_json(outcome.record_json)
+                old = store.current_row(record.id) if current is not None else None
+                stored = store.put_record(
+                    record,
+                    site=(current[0] if current else None) or "reprocess",
+                    extractor_version=summary.extractor_version,
+                    prepared=(outcome.record_json, outcome.record_hash),
+                )
                 if stored == "same":
                     summary.unchanged += 1
                 elif stored == "new":
                     summary.new_records += 1
                 else:
                     summary.new_versions += 1
-                    if current is not None:
-                        fields.update(_changed_fields(NoticeRecord.model_validate_json(current[1]), record))
+                    if old is not None:
+                        fields.update(_changed_fields(NoticeRecord.model_validate_json(old[1]), record))
     summary.changed_fields = dict(fields.most_common())

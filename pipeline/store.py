@@ -441,7 +441,12 @@ class Store(Protocol):
 
     # records
     def put_record(
-        self, record: NoticeRecord, *, site: str, extractor_version: str
+        self,
+        record: NoticeRecord,
+        *,
+        site: str,
+        extractor_version: str,
+        prepared: tuple[str, str] | None = None,
     ) -> Literal["new", "version", "same"]: ...
     def get_record(self, notice_id: str) -> NoticeRecord | None: ...
     def citations(self, notice_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]: ...
@@ -891,15 +896,20 @@ class SqliteStore:
 
     # --- records -------------------------------------------------------------------------
     def put_record(
-        self, record: NoticeRecord, *, site: str, extractor_version: str
+        self,
+        record: NoticeRecord,
+        *,
+        site: str,
+        extractor_version: str,
+        prepared: tuple[str, str] | None = None,
     ) -> Literal["new", "version", "same"]:
         """Store a record: a new notice, a new version of a known one, or the same as now.
 
         Idempotent: the same record twice changes nothing. A changed record adds a version and
-        updates the current row (and its full-text entry) in one transaction.
+        updates the current row (and its full-text entry) in one transaction. ``prepared`` is
+        (``record.model_dump_json()``, ``record_hash(record)``) when a worker already made them.
         """
-        rhash = record_hash(record)
-        payload = record.model_dump_json()
+        payload, rhash = prepared if prepared is not None else (record.model_dump_json(), record_hash(record))
         now = _iso(_now())
         with self.transaction():
             row = self._exec(
@@ -1183,7 +1193,7 @@ class SqliteStore:
         if rows:
             return None, None  # two notices with this exact title: ambiguous
         # the stored title may start with its issuer: one candidate whose title ends with the cited one
-        prefix = _reversed(tkey)
+        prefix = tkey[::-1]
         rows = self._exec(
             "SELECT id FROM notices WHERE title_rev >= ? AND title_rev < ? AND id != ? LIMIT 2",
             (prefix, prefix + _TOP_CHAR, from_id),
@@ -1244,6 +1254,11 @@ class SqliteStore:
         sql = "SELECT record_json FROM notices" + (" WHERE site = ?" if site else "") + " ORDER BY url"
         for row in self._exec(sql, (site,) if site else ()).fetchall():
             yield NoticeRecord.model_validate_json(row[0])
+
+    def current_state(self, notice_id: str) -> tuple[str | None, str] | None:
+        """(site, record hash) of a notice's current record; None when unknown."""
+        row = self._exec("SELECT site, record_hash FROM notices WHERE id = ?", (notice_id,)).fetchone()
+        return (row[0], row[1]) if row else None
 
     def current_row(self, notice_id: str) -> tuple[str | None, str] | None:
         """(site, record JSON as stored) of a notice, unparsed; None when unknown."""

@@ -82,3 +82,67 @@ def test_a_pattern_change_gives_new_versions_only_where_it_matters(
         changed = {r.id for r in store.records() if store.version_count(r.id) > 1}
     assert changed == affected
     assert summary.new_versions == len(affected) and summary.changed_fields == {"entities": len(affected)}
+
+
+def test_an_fsspec_url_of_the_archive_gives_the_same_records(copy_of: Path) -> None:
+    url = (copy_of / "warc").resolve().as_uri()  # file:///…: read through fsspec, as from s3://
+    with SqliteStore(copy_of / "db.sqlite") as store:
+        summary = reprocess(url, store, Settings(), workers=2, chunk_size=7)
+    assert summary.pages == len(MANIFEST["notices"])
+    assert (summary.unchanged, summary.failed) == (summary.pages, {})
+
+
+def test_since_limits_the_run_to_responses_fetched_from_then_on(crawled: Path) -> None:
+    import datetime as dt
+
+    from pipeline.reprocess import archived_notices
+
+    every = archived_notices(crawled / "warc")
+    assert len(every) == len(MANIFEST["notices"])
+    assert archived_notices(crawled / "warc", dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) == every
+    assert archived_notices(crawled / "warc", dt.datetime.now(dt.UTC) + dt.timedelta(days=1)) == []
+
+
+def test_a_bad_archive_location_costs_that_page_only_and_says_why(copy_of: Path) -> None:
+    from pipeline.reprocess import archived_notices, process_chunk
+
+    jobs = archived_notices(copy_of / "warc")
+    url, location = jobs[0]
+    name, _, offset = location.rpartition("#")
+    broken = [(url, f"{name}#{int(offset) + 3}"), (url, "missing.warc.gz#0"), *jobs[1:3]]
+    out = process_chunk(str(copy_of / "warc"), broken)
+    assert [o.error is None for o in out] == [False, False, True, True]
+    assert all(o.error and o.error.startswith("store:") for o in out[:2])
+    assert out[2].record_hash and out[2].notice_id and out[2].record_json
+
+
+def test_bounded_keeps_at_most_window_chunks_in_flight_and_the_order() -> None:
+    import threading
+    import time
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from pipeline.reprocess import bounded
+
+    lock = threading.Lock()
+    live, peak = 0, 0
+
+    def work(i: int) -> int:
+        nonlocal live, peak
+        with lock:
+            live += 1
+            peak = max(peak, live)
+        time.sleep(0.01 * (i % 3))
+        with lock:
+            live -= 1
+        return i * i
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+
+        def submit(i: int) -> Future[int]:
+            return pool.submit(work, i)
+
+        results = []
+        for r in bounded(submit, range(30), 3):
+            results.append(r)
+    assert results == [i * i for i in range(30)]
+    assert peak <= 3
