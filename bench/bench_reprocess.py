@@ -1,67 +1,290 @@
-"""Re-processing benchmark: a generated site archived to WARC, then `reprocess` into an empty store.
+"""Re-processing benchmark: a generated site archived to WARC, re-processed into an empty store.
 
-    python bench/bench_reprocess.py --pages 10000 --workers 1,2
+    python bench/bench_reprocess.py --pages 10000 --runs extract:1,pool:1,pool:2,dask:1,dask:2,flow:1,flow:2
+    python bench/bench_reprocess.py --pages 100000 --runs pool:2,flow:2 --search
 
-Generates N notice pages (bench/gensite.py, seed 1), writes them as WARC records
-(`gensite.write_warc`), then runs `pipeline.reprocess.reprocess` with each worker count on a
-fresh database (every page is new: extraction, entities, integrity, store). Reports pages/s
-and the peak RSS of the process (the pool's workers are separate processes; their peak is
-reported by the pool's own measure below). Writes bench/out/reprocess-<N>.json.
+Generates N notice pages (bench/gensite.py, seed 1: varied templates, lengths, ~10 % GBK, ~3 %
+spam-injected), archives them as WARC files (``gensite.write_warc``), then runs each
+``MODE:WORKERS`` in a fresh child process on a fresh database (every page is new: extraction,
+entities, integrity and the store's writes all happen):
+
+- ``extract`` — the worker's stages only, in one process, nothing stored (pages/s per core of
+  extraction + entities + integrity);
+- ``pool``    — ``pipeline.reprocess.reprocess``: local process pool, the store written by the
+  main process;
+- ``dask``    — the same chunks on a ``distributed.LocalCluster`` (processes, one thread each)
+  through a plain Dask client, no Prefect: the baseline for Prefect's share;
+- ``flow``    — the ``reprocess-archive`` Prefect flow on the same kind of cluster through
+  prefect-dask's DaskTaskRunner, against a Prefect server this script starts on 127.0.0.1.
+
+Reported per run: wall seconds and pages/s; CPU seconds of every process of the run (main +
+workers; the Dask scheduler runs in the main process) and pages per CPU-second (= pages/s per
+fully used core); peak RSS of the main process and of each worker; Prefect's share of wall
+time = (flow − dask) / flow at the same worker count. ``--search`` measures search latency on
+the database of the last run. Writes bench/out/reprocess-<N>.json (merged with earlier runs).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import random
+import re
 import resource
 import shutil
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 sys.path.insert(0, str(ROOT))
 
-from bench.gensite import generate_site, write_warc  # noqa: E402
-from pipeline.reprocess import reprocess  # noqa: E402
-from pipeline.settings import Settings  # noqa: E402
-from pipeline.store import SqliteStore  # noqa: E402
+
+def _usage() -> dict[str, float]:
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "cpu": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime,
+        "self_peak_mib": me.ru_maxrss / 1024,
+        "children_peak_mib": kids.ru_maxrss / 1024,
+    }
+
+
+def _worker_usage() -> dict[str, float]:  # runs inside each Dask worker
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    return {"cpu": me.ru_utime + me.ru_stime, "peak_mib": me.ru_maxrss / 1024}
+
+
+def child(mode: str, workers: int, warc: str, db: str, chunk_size: int) -> dict[str, Any]:
+    """One measured run (in its own process, so that peaks and CPU are this run's)."""
+    from pipeline.reprocess import (
+        ReprocessSummary,
+        _init_worker,
+        archived_notices,
+        bounded,
+        chunks,
+        process_chunk,
+        reprocess,
+        store_results,
+    )
+    from pipeline.settings import Settings
+    from pipeline.store import SqliteStore
+
+    settings = Settings()
+    result: dict[str, Any] = {"mode": mode, "workers": workers}
+    if mode == "extract":
+        jobs = archived_notices(warc)
+        before, t = _usage(), time.perf_counter()
+        _init_worker(settings.model_dump_json())
+        failed = sum(o.error is not None for c in chunks(jobs, chunk_size) for o in process_chunk(warc, c))
+        seconds = time.perf_counter() - t
+        after = _usage()
+        result.update(pages=len(jobs), failed=failed, worker_peak_mib=[round(after["self_peak_mib"])])
+    elif mode == "pool":
+        before = _usage()
+        with SqliteStore(db) as store:
+            summary = reprocess(warc, store, settings, workers=workers, chunk_size=chunk_size)
+        after = _usage()
+        seconds = summary.seconds
+        result.update(summary=summary.model_dump(), worker_peak_mib=[round(after["children_peak_mib"])])
+    else:
+        from distributed import Client, LocalCluster
+
+        with (
+            LocalCluster(
+                n_workers=workers,
+                processes=True,
+                threads_per_worker=1,
+                host="127.0.0.1",
+                dashboard_address=None,
+            ) as cluster,
+            Client(cluster) as client,
+        ):  # the cluster exists before the job, as a real one would; not timed
+            base = client.run(_worker_usage)
+            before = _usage()
+            if mode == "dask":
+                from pipeline.crawl import extractor_version
+
+                t = time.perf_counter()
+                jobs = archived_notices(warc)
+                summary = ReprocessSummary(extractor_version=extractor_version(), pages=len(jobs))
+                with SqliteStore(db) as store:
+                    store_results(
+                        store,
+                        bounded(
+                            lambda c: client.submit(process_chunk, warc, c, pure=False),
+                            chunks(jobs, chunk_size),
+                            2 * workers,
+                        ),
+                        summary,
+                    )
+                summary.seconds = round(time.perf_counter() - t, 2)
+            else:
+                from flows.reprocess import run_on_dask
+
+                t = time.perf_counter()
+                summary = run_on_dask(warc, db, cluster.scheduler_address, chunk_size=chunk_size)
+                summary.seconds = round(time.perf_counter() - t, 2)  # the whole flow run, Prefect included
+            seconds = summary.seconds
+            after = _usage()
+            final = client.run(_worker_usage)
+        worker_cpu = sum(final[w]["cpu"] - base[w]["cpu"] for w in final)
+        after["cpu"] += worker_cpu
+        result.update(
+            summary=summary.model_dump(), worker_peak_mib=sorted(round(v["peak_mib"]) for v in final.values())
+        )
+    pages = result.get("pages") or result["summary"]["pages"]
+    cpu = after["cpu"] - before["cpu"]
+    result.update(
+        pages=pages,
+        seconds=round(seconds, 2),
+        pages_per_s=round(pages / seconds, 1),
+        cpu_seconds=round(cpu, 1),
+        pages_per_cpu_s=round(pages / cpu, 1),
+        main_peak_mib=round(after["self_peak_mib"]),
+    )
+    return result
+
+
+def search_latency(db: Path) -> dict[str, dict[str, float]]:
+    from bench.bench_store import latency
+    from pipeline.store import SqliteStore
+    from schemas.search import SearchQuery
+
+    rng = random.Random(2)
+    with SqliteStore.open_for_reading(db) as store:
+        bodies = [
+            r[0] for r in store.conn.execute("SELECT body_text FROM notices ORDER BY random() LIMIT 400")
+        ]
+        publishers = [
+            r[0]
+            for r in store.conn.execute("SELECT DISTINCT publisher FROM notices WHERE publisher IS NOT NULL")
+        ]
+
+        def substrings(k: int, n: int = 200) -> list[SearchQuery]:
+            qs: list[SearchQuery] = []
+            while len(qs) < n:
+                body = rng.choice(bodies)
+                start = rng.randrange(max(len(body) - k, 1))
+                part = body[start : start + k]
+                if len(part) == k and re.fullmatch(r"[\u4e00-\u9fff]+", part):
+                    qs.append(SearchQuery(q=part))
+            return qs
+
+        filters = [
+            SearchQuery(publisher=rng.choice(publishers)[:4], since=f"{rng.randint(2015, 2025)}-01-01")
+            for _ in range(100)
+        ] + [SearchQuery(kind=rng.choice(["outcomes", "tasks", "next_steps"])) for _ in range(100)]
+        return {
+            "3-char": latency(store, substrings(3)),
+            "6-char": latency(store, substrings(6)),
+            "2-char (substring scan)": latency(store, substrings(2, 50)),
+            "filter-only": latency(store, filters),
+            "integrity=suspect": latency(store, [SearchQuery(integrity="suspect")] * 20),
+        }
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_prefect(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    from bench.bench_crawl import wait_http
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/api"
+    wait_http(url + "/health")
+    return server, url
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pages", type=int, default=10_000)
-    ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--runs", default="extract:1,pool:1,pool:2,dask:1,dask:2,flow:1,flow:2")
     ap.add_argument("--chunk-size", type=int, default=200)
+    ap.add_argument("--search", action="store_true", help="search latency on the last run's database")
+    ap.add_argument("--keep-db", action="store_true", help="keep every run's database (several GiB at 100k)")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--warc", help=argparse.SUPPRESS)
+    ap.add_argument("--db", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.child:
+        mode, n = a.child.split(":")
+        print(json.dumps(child(mode, int(n), a.warc, a.db, a.chunk_size)))
+        return
+
+    from bench.gensite import generate_site, write_warc
+
     work = OUT / "reprocess"
-    site = work / f"site-{a.pages}"
-    warc = work / f"warc-{a.pages}"
+    site, warc = work / f"site-{a.pages}", work / f"warc-{a.pages}"
     if not (site / "MANIFEST.json").exists():
         shutil.rmtree(site, ignore_errors=True)
         generate_site(site, a.pages, seed=1)
     if not warc.exists():
         t = time.perf_counter()
-        n = write_warc(site, warc)
-        print(f"archived {n:,} pages in {time.perf_counter() - t:.1f} s")
-    result: dict[str, object] = {"pages": a.pages, "runs": {}}
-    for workers in [int(w) for w in a.workers.split(",")]:
-        db = work / f"db-{a.pages}-{workers}.sqlite"
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(db) + suffix).unlink(missing_ok=True)
-        with SqliteStore(db) as store:
-            summary = reprocess(warc, store, Settings(), workers=workers, chunk_size=a.chunk_size)
-        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
-        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-        rate = summary.pages / summary.seconds
-        result["runs"][str(workers)] = {  # type: ignore[index]
-            "seconds": summary.seconds, "pages_per_s": round(rate, 1), "new_records": summary.new_records,
-            "failed": summary.failed, "peak_rss_main_mib": own, "peak_rss_worker_mib": children,
-        }  # fmt: skip
-        print(f"workers={workers}: {summary.pages:,} pages in {summary.seconds:.1f} s = {rate:.1f} pages/s "
-              f"(main peak {own} MiB, worker peak {children} MiB), failed {summary.failed}")  # fmt: skip
-    (OUT / f"reprocess-{a.pages}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        print(f"archived {write_warc(site, warc):,} pages in {time.perf_counter() - t:.1f} s", flush=True)
+    out_file = OUT / f"reprocess-{a.pages}.json"
+    result: dict[str, Any] = json.loads(out_file.read_text()) if out_file.exists() else {}
+    result.setdefault("runs", {})
+    result["pages"] = a.pages
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env.update(DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false",
+               PREFECT_HOME=str(work / "prefect-home"), PYTHONPATH=str(ROOT))  # fmt: skip
+    runs = a.runs.split(",")
+    server = None
+    if any(r.startswith("flow") for r in runs):
+        server, url = _start_prefect(env)
+        env["PREFECT_API_URL"] = url
+    last_db: Path | None = None
+    try:
+        for run in runs:
+            db = work / f"db-{a.pages}-{run.replace(':', '-')}.sqlite"
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(db) + suffix).unlink(missing_ok=True)
+            cmd = [sys.executable, __file__, "--child", run, "--warc", str(warc), "--db", str(db),
+                   "--chunk-size", str(a.chunk_size)]  # fmt: skip
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                raise SystemExit(f"{run} failed:\n{proc.stderr[-4000:]}")
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            if db.exists():
+                r["db_mib"] = round(db.stat().st_size / 2**20)
+            result["runs"][run] = r
+            print(f"{run:<10} {r['pages']:,} pages {r['seconds']:8.1f} s = {r['pages_per_s']:6.1f} pages/s; "
+                  f"{r['pages_per_cpu_s']:6.1f} pages per CPU-s; main peak {r['main_peak_mib']} MiB, "
+                  f"worker peak {r['worker_peak_mib']} MiB", flush=True)  # fmt: skip
+            if last_db is not None and not a.keep_db:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(str(last_db) + suffix).unlink(missing_ok=True)
+            last_db = db if db.exists() else last_db
+        for n in ("1", "2"):
+            flow, dask = result["runs"].get(f"flow:{n}"), result["runs"].get(f"dask:{n}")
+            if flow and dask:
+                share = (flow["seconds"] - dask["seconds"]) / flow["seconds"]
+                result.setdefault("prefect_share", {})[n] = round(share, 3)
+                print(f"Prefect's share of wall time with {n} worker(s): {share:.1%}")
+        if a.search and last_db is not None:
+            result["search"] = search_latency(last_db)
+            result["search_db"] = last_db.name
+            for name, f in result["search"].items():
+                print(f"search {name:<24} median {f['median_ms']:7.2f} ms  p95 {f['p95_ms']:7.2f} ms")
+    finally:
+        if server is not None:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=30)
+        out_file.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -66,7 +66,11 @@ def run_on_dask(
 
     with Client(address, timeout=30) as client:  # type: ignore[no-untyped-call]
         slots = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()) or 1
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
     runner = DaskTaskRunner(address=address)
-    return reprocess_archive.with_options(task_runner=runner)(  # type: ignore[arg-type]
-        archive, db, chunk_size, since, 2 * slots
-    )
+    # no flow-run heartbeat (~1.1 s per call, flows/run.py): this run is not a deployment's
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        return reprocess_archive.with_options(task_runner=runner)(  # type: ignore[arg-type]
+            archive, db, chunk_size, since, 2 * slots
+        )
