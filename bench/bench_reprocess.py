@@ -59,13 +59,14 @@ def _worker_usage() -> dict[str, float]:  # runs inside each Dask worker
     return {"cpu": me.ru_utime + me.ru_stime, "peak_mib": me.ru_maxrss / 1024}
 
 
-def child(mode: str, workers: int, warc: str, db: str, chunk_size: int) -> dict[str, Any]:
+def child(mode: str, workers: int, warc: str, db: str, chunk_size: int | None) -> dict[str, Any]:
     """One measured run (in its own process, so that peaks and CPU are this run's)."""
     from pipeline.reprocess import (
         ReprocessSummary,
         _init_worker,
         archived_notices,
         bounded,
+        chunk_size_for,
         chunks,
         process_chunk,
         reprocess,
@@ -80,7 +81,8 @@ def child(mode: str, workers: int, warc: str, db: str, chunk_size: int) -> dict[
         jobs = archived_notices(warc)
         before, t = _usage(), time.perf_counter()
         _init_worker(settings.model_dump_json())
-        failed = sum(o.error is not None for c in chunks(jobs, chunk_size) for o in process_chunk(warc, c))
+        size = chunk_size or chunk_size_for(len(jobs), 1)
+        failed = sum(o.error is not None for c in chunks(jobs, size) for o in process_chunk(warc, c))
         seconds = time.perf_counter() - t
         after = _usage()
         result.update(pages=len(jobs), failed=failed, worker_peak_mib=[round(after["self_peak_mib"])])
@@ -117,7 +119,7 @@ def child(mode: str, workers: int, warc: str, db: str, chunk_size: int) -> dict[
                         store,
                         bounded(
                             lambda c: client.submit(process_chunk, warc, c, pure=False),
-                            chunks(jobs, chunk_size),
+                            chunks(jobs, chunk_size or chunk_size_for(len(jobs), workers)),
                             2 * workers,
                         ),
                         summary,
@@ -213,7 +215,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pages", type=int, default=10_000)
     ap.add_argument("--runs", default="extract:1,pool:1,pool:2,dask:1,dask:2,flow:1,flow:2")
-    ap.add_argument("--chunk-size", type=int, default=200)
+    ap.add_argument("--chunk-size", type=int, default=0, help="0: the default (chunk_size_for)")
     ap.add_argument("--search", action="store_true", help="search latency on the last run's database")
     ap.add_argument("--keep-db", action="store_true", help="keep every run's database (several GiB at 100k)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -222,7 +224,7 @@ def main() -> None:
     a = ap.parse_args()
     if a.child:
         mode, n = a.child.split(":")
-        print(json.dumps(child(mode, int(n), a.warc, a.db, a.chunk_size)))
+        print(json.dumps(child(mode, int(n), a.warc, a.db, a.chunk_size or None)))
         return
 
     from bench.gensite import generate_site, write_warc

@@ -22,6 +22,7 @@ from pipeline.reprocess import (
     ReprocessSummary,
     archived_notices,
     bounded,
+    chunk_size_for,
     chunks,
     process_chunk,
     store_results,
@@ -38,7 +39,11 @@ def extract_chunk(archive: str, jobs: list[Job]) -> list[Outcome]:
 
 @flow(name="reprocess-archive")
 def reprocess_archive(
-    archive: str, db: str, chunk_size: int = 200, since: dt.datetime | None = None, window: int = 8
+    archive: str,
+    db: str,
+    chunk_size: int | None = None,
+    since: dt.datetime | None = None,
+    window: int = 8,
 ) -> ReprocessSummary:
     """Re-extract every archived notice, one task per chunk, at most ``window`` chunks in flight;
     the flow itself is the store's single writer. ``archive`` is a folder or an fsspec URL that
@@ -46,6 +51,7 @@ def reprocess_archive(
     started = time.perf_counter()
     jobs = archived_notices(archive, since)
     summary = ReprocessSummary(extractor_version=extractor_version(), pages=len(jobs))
+    chunk_size = chunk_size or chunk_size_for(len(jobs), window // 2)
 
     def submit(chunk: list[Job]) -> Future[list[Outcome]]:
         return extract_chunk.submit(archive, chunk)  # type: ignore[return-value]  # PrefectFuture.result()
@@ -57,7 +63,7 @@ def reprocess_archive(
 
 
 def run_on_dask(
-    archive: str, db: str, address: str, chunk_size: int = 200, since: dt.datetime | None = None
+    archive: str, db: str, address: str, chunk_size: int | None = None, since: dt.datetime | None = None
 ) -> ReprocessSummary:
     """The flow with its chunks on the Dask cluster at ``address`` (tcp://host:8786): twice as
     many chunks in flight as the cluster has worker threads."""

@@ -640,7 +640,10 @@ def reprocess(
     db: DbOption = None,
     since: Annotated[str | None, typer.Option(help="Only responses fetched on or after (YYYY-MM-DD)")] = None,
     workers: Annotated[int, typer.Option(min=0, help="Worker processes (0: in this process)")] = 2,
-    chunk_size: Annotated[int, typer.Option(min=1, help="Pages per chunk (one task each)")] = 200,
+    chunk_size: Annotated[
+        int | None,
+        typer.Option(min=1, help="Pages per chunk, one task each (default: from the archive's size, ≤ 500)"),
+    ] = None,
     dask: Annotated[
         str | None,
         typer.Option(help="Run the chunks on this Dask scheduler (tcp://host:8786); needs PREFECT_API_URL"),

@@ -146,3 +146,12 @@ def test_bounded_keeps_at_most_window_chunks_in_flight_and_the_order() -> None:
             results.append(r)
     assert results == [i * i for i in range(30)]
     assert peak <= 3
+
+
+def test_chunk_size_gives_each_worker_several_chunks_and_stays_within_bounds() -> None:
+    from pipeline.reprocess import MAX_CHUNK, MIN_CHUNK, chunk_size_for
+
+    assert chunk_size_for(100_000, 2) == MAX_CHUNK  # big archives: few task runs
+    assert chunk_size_for(2_000, 2) == 250  # four chunks per worker
+    assert chunk_size_for(30, 4) == MIN_CHUNK
+    assert chunk_size_for(0, 0) == MIN_CHUNK
