@@ -286,6 +286,42 @@ def _lookahead(mapping: dict[str, list[str]], word: str) -> str:
     return f"(?!{_alternation(banned)})" if banned else ""
 
 
+_LEADING_LOOKBEHIND = re.compile(r"\(\?<!(\\d|\[(?:\\.|[^\]\\])*\])\)")
+
+
+class _Scanner:
+    """``finditer`` of a pattern that starts with a one-character negative lookbehind, fast.
+
+    ``(?<![\\d.])…`` hides the pattern's first characters from ``re``'s search loop, which then
+    runs the whole pattern at every position. The rest of the pattern is searched instead (its
+    first characters let ``re`` skip ahead) and the lookbehind is checked on each hit; a
+    rejected hit resumes the search one character further, so the matches are exactly those
+    of the original pattern."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = re.compile(pattern)
+        lead = _LEADING_LOOKBEHIND.match(pattern)
+        self.rest = re.compile(pattern[lead.end() :]) if lead else None
+        self.before = re.compile(lead.group(1)) if lead else None
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        if self.rest is None or self.before is None:
+            yield from self.pattern.finditer(text)
+            return
+        rest, before = self.rest, self.before
+        pos, n = 0, len(text)
+        while pos <= n:
+            m = rest.search(text, pos)
+            if m is None:
+                return
+            start = m.start()
+            if start > 0 and before.match(text, start - 1):
+                pos = start + 1
+                continue
+            yield m
+            pos = m.end() if m.end() > start else start + 1
+
+
 class _Rules:
     """The compiled rules of one pattern file; ``find(text, ref)`` → non-overlapping mentions."""
 
@@ -296,7 +332,7 @@ class _Rules:
         self._cjk = re.compile(cjk)
 
         d = data["date"]
-        self.date_rx = [re.compile(p) for p in d["patterns"]]
+        self.date_rx = [_Scanner(p) for p in d["patterns"]]
         self.time_rx = re.compile(d["time"])
         self.pm = frozenset(d["pm"])
         self.weekday_rx = re.compile(d["weekday"])
@@ -318,10 +354,7 @@ class _Rules:
 
         q = data["quantity"]
         units = _alternation(q["units"])
-        self.quantity_rx = [
-            re.compile(q["pattern"].replace("{units}", units)),
-            re.compile(q["years_pattern"]),
-        ]
+        self.quantity_rx = [_Scanner(q["pattern"].replace("{units}", units)), _Scanner(q["years_pattern"])]
         self.unit_nfb: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in q["not_followed_by"].items()}
 
         g = data["gpe"]

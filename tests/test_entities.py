@@ -610,3 +610,26 @@ def test_full_width_digits_are_read_and_the_text_is_kept_as_printed() -> None:
     (date,) = [e for e in find_entities(build_nlp(), record) if e.label == "DATE"]
     assert date.text == "２０２４年９月２５日上午９：００" == body[date.start : date.end]
     assert date.normalized == "2024-09-25T09:00"
+
+
+def test_fast_scanners_find_exactly_what_the_patterns_find(nlp: Language) -> None:
+    import random
+
+    rules = nlp.get_pipe("notices_regex_entities").rules
+    scanners = [*rules.date_rx, *rules.quantity_rx]
+    assert sum(s.rest is not None for s in scanners) >= 6  # the lookbehind-led patterns use the fast path
+    rng = random.Random(5)
+    alphabet = "0123456789.年月日号份上中下旬初底末万亿余多元个人次件户项家所 -/第aA〇一二三十\n"
+    texts = [c.record().body_text for c in [*CORPUS, *EXTRA]]
+    texts += [
+        "12024年3月5日",
+        "2024年12月31日2024年1月1日",
+        "1.5万元和第3项",
+        "〇二〇二四年十月一日",
+        "x2024-1-2y",
+    ]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))) for _ in range(3000)]
+    for scanner in scanners:
+        for text in texts:
+            expected = [(m.start(), m.end(), m.groupdict()) for m in scanner.pattern.finditer(text)]
+            assert [(m.start(), m.end(), m.groupdict()) for m in scanner.finditer(text)] == expected, text

@@ -105,3 +105,32 @@ def test_list_pages_link_every_notice_exactly_once(site: tuple[Path, SiteManifes
     assert all(linked[p] == 1 for p in m.notices) and all(linked[p] == 1 for p in m.missing)
     assert len(linked) == sum(linked.values())
     assert reached == set(m.list_pages)  # the <noscript> pager reaches every list page
+
+
+def test_the_site_as_warc_files_reprocesses_to_the_manifest(
+    site: tuple[Path, SiteManifest], tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    from bench.gensite import write_warc
+    from pipeline.reprocess import reprocess
+    from pipeline.store import SqliteStore
+
+    out, m = site
+    warc = tmp_path / "warc"
+    assert write_warc(out, warc) == len(m.notices)
+    files = sorted(str(p) for p in warc.glob("*.warc.gz"))
+    check = subprocess.run(
+        [str(Path(sys.executable).with_name("warcio")), "check", *files], capture_output=True
+    )
+    assert files and check.returncode == 0, check.stdout + check.stderr
+    with SqliteStore(tmp_path / "db.sqlite") as store:
+        summary = reprocess(warc, store, Settings(), workers=0)
+        records = {r.url: r for r in store.records()}
+    assert (summary.pages, summary.new_records, summary.failed) == (len(m.notices), len(m.notices), {})
+    for path, entry in m.notices.items():
+        record = records[m.base_url + path]
+        assert (record.title, str(record.published_date)) == (entry.title, entry.published_date), path
+        assert (record.integrity.status == "suspect") == entry.spam, path
+        assert record.source.encoding == ("gb18030" if entry.encoding == "gb18030" else "utf-8"), path
