@@ -342,7 +342,7 @@ class Archive:
         """Every indexed record of the given types, file by file, in write order."""
         for path in self.warc_files():
             index_path = path.with_name(path.name[: -len(".warc.gz")] + ".cdxj")
-            for entry in _read_index(index_path):
+            for entry in _iter_index(index_path):
                 if entry.type in types:
                     yield entry
 
@@ -353,6 +353,17 @@ class Archive:
     def read(self, location: WarcLocation | str) -> FetchResult:
         """The archived response at ``location`` (a WarcLocation or 'file#offset')."""
         return read_record(self.directory, location)
+
+
+def _iter_index(path: Path) -> Iterator[ArchiveEntry]:
+    """The complete lines of an index, one at a time (an index of 100,000 records read into a
+    list at once cost the re-processing main process ~400 MiB)."""
+    if not path.exists():
+        return
+    with path.open("rb") as fh:
+        for line in fh:
+            if line.endswith(b"\n") and line.strip():  # a torn last line (live writer) is not read
+                yield ArchiveEntry.model_validate_json(line)
 
 
 def _read_index(path: Path, *, repair: bool = False) -> list[ArchiveEntry]:
@@ -421,15 +432,14 @@ def index_entries(directory: Path | str) -> Iterator[ArchiveEntry]:
         raise StoreError(f"cannot read the archive at {directory}: {exc}") from exc
     for name in names:
         try:
-            raw = fs.cat_file(name)
+            with fs.open(name, "rb") as fh:
+                for line in fh:
+                    if line.endswith(b"\n") and line.strip():  # a torn last line is not read
+                        entry = ArchiveEntry.model_validate_json(line)
+                        if entry.type == "response":
+                            yield entry
         except OSError as exc:
             raise StoreError(f"cannot read the archive index {name}: {exc}") from exc
-        complete, _, _tail = raw.rpartition(b"\n")  # a line cut by a live writer is not read
-        for line in complete.splitlines():
-            if line.strip():
-                entry = ArchiveEntry.model_validate_json(line)
-                if entry.type == "response":
-                    yield entry
 
 
 def read_record(directory: Path | str, location: WarcLocation | str) -> FetchResult:

@@ -15,6 +15,7 @@ task per chunk, never one per page; the store stays a single writer in this proc
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -194,8 +195,13 @@ def reprocess(
     summary = ReprocessSummary(extractor_version=extractor_version(), pages=len(jobs))
     chunk_size = chunk_size or chunk_size_for(len(jobs), workers)
     if workers > 0:
+        # spawned, not forked: a forked worker would start with this process's heap (the job
+        # list, SQLite's cache) and with copies of its threads' locks
         with ProcessPoolExecutor(
-            max_workers=workers, initializer=_init_worker, initargs=(settings.model_dump_json(),)
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(settings.model_dump_json(),),
         ) as pool:
 
             def submit(chunk: list[Job]) -> Future[list[Outcome]]:
