@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint typecheck pytest bench bench-crawl bench-store eval clean
+.PHONY: demo test lint typecheck pytest bench bench-crawl bench-store bench-reprocess eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ bench-crawl: $(VENV)/.installed
 
 bench-store: $(VENV)/.installed
 	$(BIN)/python bench/bench_store.py --records 100000
+
+bench-reprocess: $(VENV)/.installed
+	$(BIN)/python bench/bench_reprocess.py --pages 10000 --runs extract:1,pool:1,pool:2,dask:1,dask:2,flow:1,flow:2 --search
+	$(BIN)/python bench/bench_reprocess.py --pages 100000 --runs pool:2,dask:2,flow:2 --search
 
 eval: $(VENV)/.installed
 	$(BIN)/python ../shared/tools/eval_corpus.py

@@ -49,6 +49,7 @@ def _usage() -> dict[str, float]:
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
         "cpu": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime,
+        "self_cpu": me.ru_utime + me.ru_stime,
         "self_peak_mib": me.ru_maxrss / 1024,
         "children_peak_mib": kids.ru_maxrss / 1024,
     }
@@ -146,6 +147,7 @@ def child(mode: str, workers: int, warc: str, db: str, chunk_size: int | None) -
         seconds=round(seconds, 2),
         pages_per_s=round(pages / seconds, 1),
         cpu_seconds=round(cpu, 1),
+        main_cpu_seconds=round(after["self_cpu"] - before["self_cpu"], 1),
         pages_per_cpu_s=round(pages / cpu, 1),
         main_peak_mib=round(after["self_peak_mib"]),
     )

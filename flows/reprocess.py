@@ -13,6 +13,7 @@ import time
 from concurrent.futures import Future
 
 from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from pipeline.crawl import extractor_version
@@ -59,6 +60,7 @@ def reprocess_archive(
     with SqliteStore(db) as store:
         store_results(store, bounded(submit, chunks(jobs, chunk_size), window), summary)
     summary.seconds = round(time.perf_counter() - started, 2)
+    create_markdown_artifact(summary.markdown(), key="reprocess-summary", description="Re-processing summary")
     return summary
 
 

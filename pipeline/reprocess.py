@@ -85,7 +85,13 @@ class ReprocessSummary(BaseModel):
             (f"  changed: {name}", str(n))
             for name, n in sorted(self.changed_fields.items(), key=lambda x: -x[1])
         ]
+        out += [(f"  failed: {reason}", str(n)) for reason, n in sorted(self.failed.items())]
         return out
+
+    def markdown(self) -> str:
+        """The summary as a Markdown table (the flow's artifact)."""
+        lines = ["| | |", "|---|---|"] + [f"| {label.strip()} | {value} |" for label, value in self.rows()]
+        return "\n".join(["# Re-processing", "", *lines, "", f"{self.seconds:.1f} s"])
 
 
 def archived_notices(archive: Path | str, since: dt.datetime | None = None) -> list[Job]:

@@ -61,3 +61,21 @@ def test_dask_cluster_gives_the_same_records_as_the_local_pool(
     assert summary.pages == expected.pages > 0
     assert (summary.unchanged, summary.new_versions, summary.failed) == (expected.pages, 0, {})
     assert dask_records == local_records
+    # the run is recorded by the Prefect server: one task run per chunk, and the summary artifact
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterKey,
+        FlowRunFilter,
+        FlowRunFilterId,
+    )
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["reprocess-summary"]))
+        )
+        assert artifacts and "archived notices" in str(artifacts[0].data)
+        run_id = artifacts[0].flow_run_id
+        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+    assert len(tasks) == -(-summary.pages // 4)  # chunks of 4 pages
+    assert all(t.state is not None and t.state.is_completed() for t in tasks)
