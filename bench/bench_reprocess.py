@@ -30,7 +30,6 @@ import argparse
 import json
 import os
 import random
-import re
 import resource
 import shutil
 import signal
@@ -155,11 +154,10 @@ def child(mode: str, workers: int, warc: str, db: str, chunk_size: int | None) -
 
 
 def search_latency(db: Path) -> dict[str, dict[str, float]]:
-    from bench.bench_store import latency
+    from bench.bench_store import latency, search_figures
     from pipeline.store import SqliteStore
     from schemas.search import SearchQuery
 
-    rng = random.Random(2)
     with SqliteStore.open_for_reading(db) as store:
         bodies = [
             r[0] for r in store.conn.execute("SELECT body_text FROM notices ORDER BY random() LIMIT 400")
@@ -168,28 +166,9 @@ def search_latency(db: Path) -> dict[str, dict[str, float]]:
             r[0]
             for r in store.conn.execute("SELECT DISTINCT publisher FROM notices WHERE publisher IS NOT NULL")
         ]
-
-        def substrings(k: int, n: int = 200) -> list[SearchQuery]:
-            qs: list[SearchQuery] = []
-            while len(qs) < n:
-                body = rng.choice(bodies)
-                start = rng.randrange(max(len(body) - k, 1))
-                part = body[start : start + k]
-                if len(part) == k and re.fullmatch(r"[\u4e00-\u9fff]+", part):
-                    qs.append(SearchQuery(q=part))
-            return qs
-
-        filters = [
-            SearchQuery(publisher=rng.choice(publishers)[:4], since=f"{rng.randint(2015, 2025)}-01-01")
-            for _ in range(100)
-        ] + [SearchQuery(kind=rng.choice(["outcomes", "tasks", "next_steps"])) for _ in range(100)]
-        return {
-            "3-char": latency(store, substrings(3)),
-            "6-char": latency(store, substrings(6)),
-            "2-char (substring scan)": latency(store, substrings(2, 50)),
-            "filter-only": latency(store, filters),
-            "integrity=suspect": latency(store, [SearchQuery(integrity="suspect")] * 20),
-        }
+        figures = search_figures(store, bodies, publishers, random.Random(2))
+        figures["integrity=suspect"] = latency(store, [SearchQuery(integrity="suspect")] * 20)
+        return figures
 
 
 def _free_port() -> int:

@@ -84,6 +84,33 @@ def latency(store: SqliteStore, queries: list[SearchQuery]) -> dict[str, float]:
     }
 
 
+def search_figures(
+    store: SqliteStore, bodies: list[str], publishers: list[str], rng: random.Random
+) -> dict[str, dict[str, float]]:
+    """Latency of text searches drawn from ``bodies`` (3, 6 and 2 characters) and of filters."""
+
+    def substrings(k: int, n: int = 200) -> list[SearchQuery]:
+        qs: list[SearchQuery] = []
+        while len(qs) < n:
+            body = rng.choice(bodies)
+            start = rng.randrange(max(len(body) - k, 1))
+            part = body[start : start + k]
+            if len(part) == k and re.fullmatch(r"[\u4e00-\u9fff]+", part):
+                qs.append(SearchQuery(q=part))
+        return qs
+
+    filters = [
+        SearchQuery(publisher=rng.choice(publishers)[:4], since=f"{rng.randint(2015, 2025)}-01-01")
+        for _ in range(100)
+    ] + [SearchQuery(kind=rng.choice(["outcomes", "tasks", "next_steps"])) for _ in range(100)]
+    return {
+        "3-char": latency(store, substrings(3)),
+        "6-char": latency(store, substrings(6)),
+        "2-char (substring scan)": latency(store, substrings(2, 50)),
+        "filter-only": latency(store, filters),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=100_000)
@@ -113,28 +140,9 @@ def main() -> None:
         )
         rng = random.Random(2)
         bodies = [r.body_text for r in rng.sample(records, 400)]
-
-        def substrings(k: int) -> list[SearchQuery]:
-            qs = []
-            while len(qs) < 200:
-                body = rng.choice(bodies)
-                start = rng.randrange(max(len(body) - k, 1))
-                part = body[start : start + k]
-                if len(part) == k and re.fullmatch(r"[\u4e00-\u9fff]+", part):
-                    qs.append(SearchQuery(q=part))
-            return qs
-
-        publishers = sorted({r.publisher for r in base if r.publisher})
-        filters = [
-            SearchQuery(publisher=rng.choice(publishers)[:4], since=f"{rng.randint(2015, 2025)}-01-01")
-            for _ in range(100)
-        ] + [SearchQuery(kind=rng.choice(["outcomes", "tasks", "next_steps"])) for _ in range(100)]
-        result["search"] = {
-            "3-char": latency(store, substrings(3)),
-            "6-char": latency(store, substrings(6)),
-            "2-char (substring scan)": latency(store, substrings(2)[:50]),
-            "filter-only": latency(store, filters),
-        }
+        result["search"] = search_figures(
+            store, bodies, sorted({r.publisher for r in base if r.publisher}), rng
+        )
         for name, figures in result["search"].items():  # type: ignore[attr-defined]
             print(f"search {name:<24} median {figures['median_ms']:7.2f} ms  p95 {figures['p95_ms']:7.2f} ms")
         if not args.no_export:

@@ -26,7 +26,7 @@ import fcntl
 import io
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
@@ -361,9 +361,13 @@ def _iter_index(path: Path) -> Iterator[ArchiveEntry]:
     if not path.exists():
         return
     with path.open("rb") as fh:
-        for line in fh:
-            if line.endswith(b"\n") and line.strip():  # a torn last line (live writer) is not read
-                yield ArchiveEntry.model_validate_json(line)
+        yield from _index_lines(fh)
+
+
+def _index_lines(fh: Iterable[bytes]) -> Iterator[ArchiveEntry]:
+    for line in fh:
+        if line.endswith(b"\n") and line.strip():  # a torn last line (live writer) is not read
+            yield ArchiveEntry.model_validate_json(line)
 
 
 def _read_index(path: Path, *, repair: bool = False) -> list[ArchiveEntry]:
@@ -433,11 +437,7 @@ def index_entries(directory: Path | str) -> Iterator[ArchiveEntry]:
     for name in names:
         try:
             with fs.open(name, "rb") as fh:
-                for line in fh:
-                    if line.endswith(b"\n") and line.strip():  # a torn last line is not read
-                        entry = ArchiveEntry.model_validate_json(line)
-                        if entry.type == "response":
-                            yield entry
+                yield from (entry for entry in _index_lines(fh) if entry.type == "response")
         except OSError as exc:
             raise StoreError(f"cannot read the archive index {name}: {exc}") from exc
 
