@@ -102,7 +102,7 @@ def child(mode: str, workers: int, warc: str, db: str, chunk_size: int | None) -
                 processes=True,
                 threads_per_worker=1,
                 host="127.0.0.1",
-                dashboard_address=None,
+                dashboard_address="127.0.0.1:0",  # any free port: 8787 may be taken
             ) as cluster,
             Client(cluster) as client,
         ):  # the cluster exists before the job, as a real one would; not timed

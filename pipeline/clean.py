@@ -19,7 +19,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -106,6 +106,10 @@ class _Line:
         if self.final is None:
             self.final = collapse("".join(self.parts))
         return self.final
+
+
+def _cjk_count(text: str) -> int:
+    return len(_CJK.findall(text))
 
 
 def text_of(el: Any) -> str:
@@ -482,19 +486,26 @@ def _is_layout_table(table: Any) -> bool:
     return False
 
 
+@lru_cache(maxsize=4096)  # class/id values repeat on every page of a site
+def _neg_value(value: str, neg_tokens: frozenset[str]) -> bool:
+    return any(tok in neg_tokens for tok in _TOKEN_SPLIT.split(value.lower()))
+
+
 def _neg_hint(el: Any, neg_tokens: frozenset[str]) -> bool:
     for attr in ("class", "id"):
         value = el.get(attr)
-        if value:
-            for tok in _TOKEN_SPLIT.split(value.lower()):
-                if tok in neg_tokens:
-                    return True
+        if value and _neg_value(value, neg_tokens):
+            return True
     return False
 
 
 def _align(el: Any) -> str | None:
-    style = (el.get("style") or "").lower()
-    al = (el.get("align") or "").lower()
+    style = el.get("style")
+    al = el.get("align")
+    if not style and not al:
+        return None
+    style = (style or "").lower()
+    al = (al or "").lower()
     for a in ("center", "right"):
         if a == al or f"text-align: {a}" in style or f"text-align:{a}" in style:
             return a
@@ -515,7 +526,11 @@ def _walk_lines(root: Any) -> list[_Line]:
 
     def flush(owner: Any) -> None:
         nonlocal cur
-        if cur.parts and cur.text():
+        if not cur.parts:  # nothing collected: the same empty line under its new owner
+            cur.owner = owner
+            cur.align = None
+            return
+        if cur.text():
             cur.neg = cur.neg or neg_depth > 0
             lines.append(cur)
         cur = _Line(owner=owner)
@@ -584,9 +599,25 @@ def _walk_lines(root: Any) -> list[_Line]:
 
 
 @cache
-def _furniture_regex() -> re.Pattern[str]:
+def _furniture_regexes() -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """(patterns anchored at the line start, the others): tried as one alternation, the anchored
+    ones cost a full attempt at every position of a line; apart, one attempt at its start."""
     cfg = load("clean")
-    return re.compile("|".join(f"(?:{p})" for p in [*cfg["boilerplate_line"], *cfg["metadata_line"]]))
+    patterns = [*cfg["boilerplate_line"], *cfg["metadata_line"]]
+    anchored = [p for p in patterns if p.startswith("^")]
+    floating = [p for p in patterns if not p.startswith("^")]
+    return (
+        re.compile("|".join(f"(?:{p})" for p in anchored)) if anchored else None,
+        re.compile("|".join(f"(?:{p})" for p in floating)) if floating else None,
+    )
+
+
+def is_furniture_line(text: str) -> bool:
+    """A boilerplate or metadata ``label：value`` line (patterns/clean.toml)."""
+    anchored, floating = _furniture_regexes()
+    return bool(
+        (anchored is not None and anchored.match(text)) or (floating is not None and floating.search(text))
+    )
 
 
 def _line_score(line: _Line, text: str, cfg: dict[str, Any]) -> float:
@@ -597,7 +628,7 @@ def _line_score(line: _Line, text: str, cfg: dict[str, Any]) -> float:
         return -min(5.0, 1.0 + n / 15)
     if line.furniture:
         return -3.0
-    punct = sum(text.count(p) for p in cfg["prose_punctuation"])
+    punct = sum(map(text.count, cfg["prose_punctuation"]))
     score = punct + n / 40
     if punct == 0 and n < 20:
         score = -0.2
@@ -754,9 +785,8 @@ def strip_boilerplate(
         body = root
     lines = _walk_lines(body)
     texts = [ln.text() for ln in lines]
-    furniture = _furniture_regex()
     for line, text in zip(lines, texts, strict=True):
-        line.furniture = furniture.search(text) is not None
+        line.furniture = is_furniture_line(text)
     node, score = _choose_content(lines, texts, body)
 
     content: list[TextLine] = []
@@ -778,8 +808,9 @@ def strip_boilerplate(
         strategy = "density"
 
     script_fields, script_html = _script_data(scripts, max_script_chars)
-    dom_chars = sum(len(_CJK.findall(t.text)) for t in content)
-    if script_html is not None and len(_CJK.findall(script_html)) > max(2 * dom_chars, min_body_chars):
+    if script_html is not None and _cjk_count(script_html) > max(
+        2 * sum(_cjk_count(t.text) for t in content), min_body_chars
+    ):
         frag_lines, frag_root = _fragment_lines(
             script_html if "<" in script_html else script_html.replace("\n", "<br>")
         )

@@ -98,7 +98,7 @@ NORMALIZED_ATTR = "notice_normalized"
 # except in a single line longer than this (cut where it must be).
 _CHUNK_CHARS = 100_000
 
-_CHAR_TOKENS = re.compile(r"(\S)( ?)|(\s+)")
+_WHITESPACE_RUNS = re.compile(r"(\s+)")
 _TEXT_KEY = "notices_text"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -117,10 +117,23 @@ class CharTokenizer(DummyTokenizer):
         self.vocab = vocab
 
     def __call__(self, text: str) -> Doc:
-        # (char, " " when one plain space follows it) or a whitespace run of its own
-        parts = _CHAR_TOKENS.findall(text)
-        words = [char or run for char, _space, run in parts]
-        spaces = [space == " " for _char, space, _run in parts]
+        # Each non-space character is a token; one plain space after a character is that token's
+        # trailing space; any other whitespace run (or what is left of it) is a token of its own.
+        words: list[str] = []
+        spaces: list[bool] = []
+        pieces = _WHITESPACE_RUNS.split(text)  # text, whitespace, text, …, text
+        for i in range(0, len(pieces), 2):
+            run = pieces[i]
+            words.extend(run)
+            spaces.extend([False] * len(run))
+            if i + 1 < len(pieces):
+                gap = pieces[i + 1]
+                if run and gap[0] == " ":
+                    spaces[-1] = True
+                    gap = gap[1:]
+                if gap:
+                    words.append(gap)
+                    spaces.append(False)
         doc = Doc(self.vocab, words=words, spaces=spaces)
         doc.user_data[_TEXT_KEY] = text  # doc.text rebuilds the string token by token: slow
         return doc

@@ -247,6 +247,7 @@ def _site(host: str) -> str:
     return ".".join(labels[-n:])
 
 
+@lru_cache(maxsize=8192)  # the same few hosts on every page of a site
 def _host(url: str) -> str:
     try:
         return (urlsplit(url.strip()).hostname or "").lower()

@@ -492,6 +492,8 @@ def test_pipeline_shape(nlp: Language) -> None:
         "",
         " ",
         "\n",
+        "a \n b  \u3000c \x1cd e",
+        "\u3000 a",
     ],
 )
 def test_char_tokenizer_matches_spacy_char_segmenter(nlp: Language, text: str) -> None:

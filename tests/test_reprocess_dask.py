@@ -51,7 +51,7 @@ def test_dask_cluster_gives_the_same_records_as_the_local_pool(
         expected = reprocess(local / "warc", store, Settings(), workers=2, chunk_size=4)
         local_records = {r.id: r for r in store.records()}
     with LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+        n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0"
     ) as cluster:
         summary = run_on_dask(
             str(dask / "warc"), str(dask / "db.sqlite"), cluster.scheduler_address, chunk_size=4
