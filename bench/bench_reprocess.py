@@ -17,6 +17,9 @@ entities, integrity and the store's writes all happen):
 - ``flow``    — the ``reprocess-archive`` Prefect flow on the same kind of cluster through
   prefect-dask's DaskTaskRunner, against a Prefect server this script starts on 127.0.0.1.
 
+Dask's worker profiler is off in the clusters of these runs (``--dask-profiler`` turns it on):
+it keeps up to 1,000 one-second profiles per worker, memory that grows with the run's length.
+
 Reported per run: wall seconds and pages/s; CPU seconds of every process of the run (main +
 workers; the Dask scheduler runs in the main process) and pages per CPU-second (= pages/s per
 fully used core); peak RSS of the main process and of each worker; Prefect's share of wall
@@ -198,6 +201,10 @@ def main() -> None:
     ap.add_argument("--runs", default="extract:1,pool:1,pool:2,dask:1,dask:2,flow:1,flow:2")
     ap.add_argument("--chunk-size", type=int, default=0, help="0: the default (chunk_size_for)")
     ap.add_argument("--search", action="store_true", help="search latency on the last run's database")
+    ap.add_argument(
+        "--dask-profiler", action="store_true",
+        help="leave Dask's worker profiler on (its default; off in these runs, as the README advises)",
+    )  # fmt: skip
     ap.add_argument("--keep-db", action="store_true", help="keep every run's database (several GiB at 100k)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--warc", help=argparse.SUPPRESS)
@@ -225,6 +232,9 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     env.update(DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false",
                PREFECT_HOME=str(work / "prefect-home"), PYTHONPATH=str(ROOT))  # fmt: skip
+    # Dask's statistical profiler keeps up to 1,000 one-second profiles per worker: memory that
+    # grows with the run's length (docs/decisions.md); the cluster's workers inherit this
+    env["DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED"] = "True" if a.dask_profiler else "False"
     runs = a.runs.split(",")
     server = None
     if any(r.startswith("flow") for r in runs):
@@ -244,6 +254,7 @@ def main() -> None:
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             if db.exists():
                 r["db_mib"] = round(db.stat().st_size / 2**20)
+            r["dask_profiler"] = a.dask_profiler if run.split(":")[0] in ("dask", "flow") else None
             result["runs"][run] = r
             print(f"{run:<10} {r['pages']:,} pages {r['seconds']:8.1f} s = {r['pages_per_s']:6.1f} pages/s; "
                   f"{r['pages_per_cpu_s']:6.1f} pages per CPU-s; main peak {r['main_peak_mib']} MiB, "

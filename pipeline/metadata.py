@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import cache
 from typing import Any
 
 from lxml import etree
@@ -122,9 +123,21 @@ def parse_doc_no(raw: str) -> DocNumber:
     )
 
 
+@cache
 def _label_map() -> dict[str, str]:
     cfg = load("metadata")
     return {normalize_label(lbl): name for name, labels in cfg["labels"].items() for lbl in labels}
+
+
+@cache
+def _ignored_labels() -> frozenset[str]:
+    return frozenset(normalize_label(x) for x in load("metadata")["ignored"])
+
+
+@cache
+def _title_attr_regex() -> re.Pattern[str]:
+    tokens = "|".join(re.escape(t) for t in load("metadata")["title"]["tokens"])
+    return re.compile(rf"(?:^|[\s_\-])(?:{tokens})(?:$|[\s_\-])", re.I)
 
 
 def _strategy_for(el: Any) -> str:
@@ -203,7 +216,7 @@ class _Found:
         return min(found) if found else None
 
 
-def _scan_pairs(root: Any, found: _Found, labels: dict[str, str], ignored: set[str]) -> None:
+def _scan_pairs(root: Any, found: _Found, labels: dict[str, str], ignored: frozenset[str]) -> None:
     consumed: set[Any] = set()
     containers: dict[Any, int] = {}
     unknown: list[tuple[Any, str, str]] = []
@@ -313,8 +326,7 @@ def _title_refs(root: Any) -> list[str]:
 
 
 def _visible_title(root: Any, refs: list[str]) -> str | None:
-    tokens = "|".join(re.escape(t) for t in load("metadata")["title"]["tokens"])
-    title_attr = re.compile(rf"(?:^|[\s_\-])(?:{tokens})(?:$|[\s_\-])", re.I)
+    title_attr = _title_attr_regex()
     body = root.find("body")
     if body is None:
         return None
@@ -366,9 +378,8 @@ def _title_from_tag(refs: list[str]) -> str | None:
 
 def extract_metadata(doc: CleanDocument) -> NoticeMetadata:
     """Find the metadata fields of a notice page."""
-    cfg = load("metadata")
     labels = _label_map()
-    ignored = {normalize_label(x) for x in cfg["ignored"]}
+    ignored = _ignored_labels()
     found = _Found()
     root = doc.tree
     _scan_pairs(root, found, labels, ignored)

@@ -39,7 +39,9 @@ def test_dask_cluster_gives_the_same_records_as_the_local_pool(
     crawled: Path,  # noqa: F811
     prefect_api: str,
     tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    from dask import config as dask_config
     from distributed import LocalCluster
 
     from flows.reprocess import run_on_dask
@@ -50,12 +52,20 @@ def test_dask_cluster_gives_the_same_records_as_the_local_pool(
     with SqliteStore(local / "db.sqlite") as store:
         expected = reprocess(local / "warc", store, Settings(), workers=2, chunk_size=4)
         local_records = {r.id: r for r in store.records()}
-    with LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0"
-    ) as cluster:
+    with (
+        dask_config.set({"distributed.worker.profile.enabled": False}),  # as the README advises
+        LocalCluster(
+            n_workers=2,
+            processes=True,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+        ) as cluster,
+    ):
         summary = run_on_dask(
             str(dask / "warc"), str(dask / "db.sqlite"), cluster.scheduler_address, chunk_size=4
         )
+    assert "profiler" not in caplog.text  # the workers got the setting: no warning
     with SqliteStore(dask / "db.sqlite") as store:
         dask_records = {r.id: r for r in store.records()}
     assert summary.pages == expected.pages > 0
@@ -79,3 +89,23 @@ def test_dask_cluster_gives_the_same_records_as_the_local_pool(
         tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
     assert len(tasks) == -(-summary.pages // 4)  # chunks of 4 pages
     assert all(t.state is not None and t.state.is_completed() for t in tasks)
+
+
+def test_workers_running_the_dask_profiler_are_reported() -> None:
+    """Dask's profiler keeps up to 1,000 one-second profiles per worker (memory that grows with
+    the run's length): run_on_dask warns when the cluster's workers have it on (the default)."""
+    from distributed import Client, LocalCluster
+
+    from flows.reprocess import workers_profiling
+
+    with (
+        LocalCluster(
+            n_workers=1,
+            processes=True,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        assert workers_profiling(client) == (1, 1)
