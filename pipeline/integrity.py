@@ -37,6 +37,7 @@ import html
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from itertools import islice
@@ -65,6 +66,20 @@ _MAX_COPIES = 50
 _MAX_MATCHES = 2000
 _UNIT = re.compile(r"[\u3400-\u9fff]|[a-z0-9]+")
 _JUNCTION = re.compile(r"(?<=[\u3400-\u9fff])[a-z][a-z0-9]*|[a-z][a-z0-9]*(?=[\u3400-\u9fff])")
+_LATIN_RUN = re.compile(r"[a-z][a-z0-9]*")
+
+
+def _is_cjk_at(text: str, i: int) -> bool:
+    return 0 <= i < len(text) and "\u3400" <= text[i] <= "\u9fff"
+
+
+def _junctions(norm: str) -> Iterator[tuple[int, int]]:
+    """The spans ``_JUNCTION.finditer`` finds (Latin glued to CJK), from the Latin runs alone:
+    the lookbehind-led alternation is tried at every position of a page; the runs are few."""
+    for m in _LATIN_RUN.finditer(norm):
+        s, e = m.span()
+        if _is_cjk_at(norm, s - 1) or _is_cjk_at(norm, e):
+            yield s, e
 
 
 @dataclass
@@ -549,7 +564,7 @@ def _visible_phrases(page: _Page) -> None:
     norm = text.norm
     lex = [(m.start(), m.end()) for m in islice(v.lexicon.finditer(norm), _MAX_MATCHES)]
     seeds = lex + [(m.start(), m.end()) for m in islice(v.weak.finditer(norm), _MAX_MATCHES)]
-    seeds += [(m.start(), m.end()) for m in islice(_JUNCTION.finditer(norm), _MAX_MATCHES)]
+    seeds += list(islice(_junctions(norm), _MAX_MATCHES))
     covered = bytearray(len(norm) + 1)  # 1 where a reported phrase already stands
 
     trimmed: dict[str, list[int]] = {}
@@ -609,7 +624,7 @@ def _visible_phrases(page: _Page) -> None:
             covered[o : o + len(p)] = b"\x01" * len(p)
 
     # Single occurrences: lexicon terms, and spam compounds with a foreign brand in a slot.
-    other_chars = set(norm)
+    other_chars = page.visible_chars  # set(norm)
     spans: list[tuple[int, int]] = []
     for s, e in lex:
         if covered[s] and covered[e - 1]:

@@ -941,3 +941,17 @@ def test_redirects_hidden_in_base64_are_found(template: str) -> None:
     body = "<h1>关于开展安全检查的通知</h1><p>各单位：现将有关事项通知如下，请认真贯彻落实。</p>"
     record = extract_notice(page(article(body, head=f"<script>{js}</script>")))
     assert [f.kind for f in record.integrity.findings] == ["script_redirect"]
+
+
+def test_latin_junctions_are_the_lookbehind_patterns_matches() -> None:
+    """The seed search for Latin glued to CJK (澳门app下载) walks Latin runs instead of trying a
+    lookbehind-led alternation at every position: the same spans, on every shape of string."""
+    import random
+
+    from pipeline.integrity import _JUNCTION, _junctions
+
+    rng = random.Random(7)
+    alphabet = ["a", "z", "b", "1", "9", "中", "国", "\u3400", " ", "，", "-", "A", "\u4dbf"]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        assert list(_junctions(text)) == [m.span() for m in _JUNCTION.finditer(text)], text
