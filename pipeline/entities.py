@@ -92,6 +92,9 @@ TOKENIZER = "notices.zh_char_tokenizer.v1"
 # Doc / Span extension attributes set by the component.
 REFERENCE_DATE_ATTR = "notice_reference_date"
 NORMALIZED_ATTR = "notice_normalized"
+# Where the component keeps normalized values: doc.user_data[_NORMALIZED_KEY]["start:end"]; the
+# span attribute reads them (a getter: one dict per Doc instead of an Underscore per span).
+_NORMALIZED_KEY = "notices_normalized"
 
 # Bodies are processed in blocks of whole lines of at most this many characters: a spaCy Doc
 # costs memory per character, and no rule matches across a line break, so nothing is lost
@@ -740,11 +743,12 @@ class RegexEntities:
         mentions = self.rules.find(_doc_text(doc), ref)
         token_starts = doc.to_array([IDX]).tolist() if mentions else []
         spans: list[Span] = []
+        values: dict[str, str | None] = doc.user_data.setdefault(_NORMALIZED_KEY, {})
         for m in mentions:
             span = _aligned_span(doc, token_starts, m)
             if span is None:
                 continue
-            span._.set(NORMALIZED_ATTR, m.normalized)
+            values[f"{span.start_char}:{span.end_char}"] = m.normalized
             spans.append(span)
         if doc.has_annotation("ENT_IOB"):  # keep what an earlier component found, where it fits
             spans = filter_spans([*spans, *doc.ents])
@@ -792,11 +796,17 @@ def _aligned_span(doc: Doc, token_starts: list[int], m: _Mention) -> Span | None
     return doc.char_span(m.start, m.end, label=m.label, alignment_mode="expand")
 
 
+def _normalized_of(span: Span) -> str | None:
+    """``span._.notice_normalized``: the value the component normalized for exactly this span."""
+    values = span.doc.user_data.get(_NORMALIZED_KEY)
+    return values.get(f"{span.start_char}:{span.end_char}") if isinstance(values, dict) else None
+
+
 def _register_extensions() -> None:
     if not Doc.has_extension(REFERENCE_DATE_ATTR):
         Doc.set_extension(REFERENCE_DATE_ATTR, default=None)
     if not Span.has_extension(NORMALIZED_ATTR):
-        Span.set_extension(NORMALIZED_ATTR, default=None)
+        Span.set_extension(NORMALIZED_ATTR, getter=_normalized_of)
 
 
 @Language.factory(COMPONENT, default_config={"patterns": "entities"})
@@ -935,10 +945,12 @@ def find_entities(nlp: Language, record: NoticeRecord) -> list[Entity]:
         doc._.set(REFERENCE_DATE_ATTR, record.published_date)
         for _name, proc in nlp.pipeline:
             doc = proc(doc)
+        values = doc.user_data.get(_NORMALIZED_KEY) or {}
         for span in doc.ents:
-            if span.label_ in ENTITY_LABELS:
-                start, end = offset + span.start_char, offset + span.end_char
-                found.append((start, end, span.label_, span._.get(NORMALIZED_ATTR)))
+            label = span.label_
+            if label in ENTITY_LABELS:
+                s, e = span.start_char, span.end_char
+                found.append((offset + s, offset + e, label, values.get(f"{s}:{e}")))
     index = _SectionIndex(text, record.sections)
     return [
         Entity(

@@ -43,6 +43,7 @@ _PRIORITY = {
     "url": 6,
 }
 _LABEL_STRIP = re.compile(r"[\s\u3000【】\[\]]+")
+_LABEL_LEAD = re.compile(r"[\s\u3000【】\[\]]*")
 _COLON = "：:"
 _PAIR_START = re.compile(r"(?:^|(?<=\s))([^\s：:|]{2,10})\s*[：:]\s*")
 _CN_DIGITS = {
@@ -240,6 +241,7 @@ def _scan_pairs(root: Any, found: _Found, labels: dict[str, str], ignored: froze
     if body is None:
         return
     prefixes = tuple(labels)
+    initials = frozenset(label[0] for label in labels if label)
     for el in body.iter():
         if not isinstance(el.tag, str) or el in consumed or len(el) > 8:
             continue
@@ -249,6 +251,14 @@ def _scan_pairs(root: Any, found: _Found, labels: dict[str, str], ignored: froze
         if (first is None or not first.strip()) and len(el) and isinstance(el[0].tag, str):
             first = el[0].text
         if not first:
+            continue
+        # no label's first character and no colon in reach: not a pair (most elements)
+        lead = _LABEL_LEAD.match(first).end()  # type: ignore[union-attr]  # matches the empty string
+        if (
+            (lead >= len(first) or first[lead] not in initials)
+            and "：" not in first[:30]
+            and ":" not in first[:30]
+        ):
             continue
         head = _LABEL_STRIP.sub("", first[:30])
         if not head or not (head.startswith(prefixes) or "：" in head[:13] or ":" in head[:13]):
