@@ -46,7 +46,8 @@ bench-store: $(VENV)/.installed
 	$(BIN)/python bench/bench_store.py --records 100000
 
 bench-reprocess: $(VENV)/.installed
-	$(BIN)/python bench/bench_reprocess.py --pages 10000 --runs extract:1,pool:1,pool:2,dask:1,dask:2,flow:1,flow:2 --search
+	$(BIN)/python bench/bench_reprocess.py --pages 10000 --runs extract:1,pool:1,dask:1,flow:1 --repeat 3
+	$(BIN)/python bench/bench_reprocess.py --pages 10000 --runs pool:2,dask:2,flow:2
 	$(BIN)/python bench/bench_reprocess.py --pages 100000 --runs pool:2,dask:2,flow:2 --search
 
 eval: $(VENV)/.installed
