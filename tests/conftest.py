@@ -97,3 +97,23 @@ def article(body: str, *, head: str = "", around: bool = True) -> str:
 @pytest.fixture
 def settings() -> Settings:
     return Settings()
+
+
+def artifact_run(key: str) -> tuple[str, Any, list[Any]]:
+    """From the Prefect API in use: the data of the artifact ``key``, the flow run that made it
+    and that run's task runs (flow tests check what the server recorded)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterKey,
+        FlowRunFilter,
+        FlowRunFilterId,
+    )
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+        assert artifacts, f"no artifact {key!r}"
+        runs = FlowRunFilter(id=FlowRunFilterId(any_=[artifacts[0].flow_run_id]))
+        flow_runs = client.read_flow_runs(flow_run_filter=runs)
+        tasks = client.read_task_runs(flow_run_filter=runs)
+    return str(artifacts[0].data), flow_runs[0], tasks

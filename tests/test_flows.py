@@ -11,7 +11,7 @@ import pytest
 from pipeline.sites import load_site
 from pipeline.siteserver import SiteServer, serve_site
 from schemas.site import SiteConfig
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, artifact_run
 
 SITE = FIXTURES / "corpus" / "site"
 MANIFEST = json.loads((SITE / "MANIFEST.json").read_text(encoding="utf-8"))
@@ -35,14 +35,6 @@ def server() -> Iterator[SiteServer]:
 def test_crawl_site_flow_runs_batches_as_tasks_and_publishes_a_summary(
     prefect_server: None, server: SiteServer, tmp_path: Path
 ) -> None:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        ArtifactFilter,
-        ArtifactFilterKey,
-        FlowRunFilter,
-        FlowRunFilterId,
-    )
-
     from flows.run import run_crawl
 
     site = SiteConfig(name="flow-mini", start_urls=[server.base_url + MANIFEST["start_url"]],
@@ -58,15 +50,9 @@ def test_crawl_site_flow_runs_batches_as_tasks_and_publishes_a_summary(
     assert summary.new_records == len(MANIFEST["notices"])
     assert summary.failed == {"not_found": len(MANIFEST["expected_404"])}
     assert sum(n for e, n in events if e == "extracted") == len(MANIFEST["notices"])
-    with get_client(sync_client=True) as client:
-        artifacts = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["crawl-flow-mini"]))
-        )
-        assert artifacts and "new records" in str(artifacts[0].data)
-        run_id = artifacts[0].flow_run_id
-        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
-        assert runs[0].state is not None and runs[0].state.is_completed()
-        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+    data, flow_run, tasks = artifact_run("crawl-flow-mini")
+    assert "new records" in data
+    assert flow_run.state is not None and flow_run.state.is_completed()
     names = sorted(t.name.rsplit("-", 1)[0] for t in tasks)
     # one task per step and per batch, never one per page
     assert names.count("recover") == 1 and names.count("discover") == 1

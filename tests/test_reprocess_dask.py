@@ -8,12 +8,14 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pipeline.reprocess import reprocess
 from pipeline.settings import Settings
 from pipeline.store import SqliteStore
+from tests.conftest import artifact_run
 from tests.test_reprocess import crawled  # noqa: F401 - the module-scoped crawl fixture
 
 
@@ -35,15 +37,28 @@ def prefect_api() -> Iterator[str]:
                 os.environ["PREFECT_API_URL"] = previous
 
 
+def _local_cluster(workers: int, *, profiler: bool = True) -> Any:
+    """A real Dask cluster on 127.0.0.1: worker processes of one thread, dashboard on a free port,
+    Dask's worker profiler on (its default) or off; the workers take the setting as they start."""
+    from dask import config as dask_config
+    from distributed import LocalCluster
+
+    with dask_config.set({"distributed.worker.profile.enabled": profiler}):
+        return LocalCluster(
+            n_workers=workers,
+            processes=True,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+        )
+
+
 def test_dask_cluster_gives_the_same_records_as_the_local_pool(
     crawled: Path,  # noqa: F811
     prefect_api: str,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from dask import config as dask_config
-    from distributed import LocalCluster
-
     from flows.reprocess import run_on_dask
 
     local, dask = tmp_path / "local", tmp_path / "dask"
@@ -52,16 +67,7 @@ def test_dask_cluster_gives_the_same_records_as_the_local_pool(
     with SqliteStore(local / "db.sqlite") as store:
         expected = reprocess(local / "warc", store, Settings(), workers=2, chunk_size=4)
         local_records = {r.id: r for r in store.records()}
-    with (
-        dask_config.set({"distributed.worker.profile.enabled": False}),  # as the README advises
-        LocalCluster(
-            n_workers=2,
-            processes=True,
-            threads_per_worker=1,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        ) as cluster,
-    ):
+    with _local_cluster(2, profiler=False) as cluster:  # as the README advises
         summary = run_on_dask(
             str(dask / "warc"), str(dask / "db.sqlite"), cluster.scheduler_address, chunk_size=4
         )
@@ -72,21 +78,8 @@ def test_dask_cluster_gives_the_same_records_as_the_local_pool(
     assert (summary.unchanged, summary.new_versions, summary.failed) == (expected.pages, 0, {})
     assert dask_records == local_records
     # the run is recorded by the Prefect server: one task run per chunk, and the summary artifact
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        ArtifactFilter,
-        ArtifactFilterKey,
-        FlowRunFilter,
-        FlowRunFilterId,
-    )
-
-    with get_client(sync_client=True) as client:
-        artifacts = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["reprocess-summary"]))
-        )
-        assert artifacts and "archived notices" in str(artifacts[0].data)
-        run_id = artifacts[0].flow_run_id
-        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+    data, _, tasks = artifact_run("reprocess-summary")
+    assert "archived notices" in data
     assert len(tasks) == -(-summary.pages // 4)  # chunks of 4 pages
     assert all(t.state is not None and t.state.is_completed() for t in tasks)
 
@@ -94,18 +87,9 @@ def test_dask_cluster_gives_the_same_records_as_the_local_pool(
 def test_workers_running_the_dask_profiler_are_reported() -> None:
     """Dask's profiler keeps up to 1,000 one-second profiles per worker (memory that grows with
     the run's length): run_on_dask warns when the cluster's workers have it on (the default)."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     from flows.reprocess import workers_profiling
 
-    with (
-        LocalCluster(
-            n_workers=1,
-            processes=True,
-            threads_per_worker=1,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with _local_cluster(1) as cluster, Client(cluster) as client:
         assert workers_profiling(client) == (1, 1)
