@@ -20,11 +20,13 @@ entities, integrity and the store's writes all happen):
 Dask's worker profiler is off in the clusters of these runs (``--dask-profiler`` turns it on):
 it keeps up to 1,000 one-second profiles per worker, memory that grows with the run's length.
 
-With ``--repeat N`` each mode runs N times and the median run (by pages/s) is reported, with
-every run's pages/s beside it. Reported per run: wall seconds and pages/s; CPU seconds of every process of the run (main +
-workers; the Dask scheduler runs in the main process) and pages per CPU-second (= pages/s per
-fully used core); peak RSS of the main process and of each worker; Prefect's share of wall
-time = (flow − dask) / flow at the same worker count. ``--search`` measures search latency on
+With ``--repeat N`` the modes run in N rounds (each mode once per round, so that the host's
+drifts fall on every mode alike) and each mode's median run (by pages/s) is reported, with
+every run's pages/s beside it. Reported per run: wall seconds and pages/s; CPU seconds of
+every process of the run (main + workers; the Dask scheduler runs in the main process) and
+pages per CPU-second (= pages/s per fully used core); peak RSS of the main process and of each
+worker; Prefect's share of wall time = (flow − dask) / flow at the same worker count, per
+round, and its median over the rounds. ``--search`` measures search latency on
 the database of the last run. Writes bench/out/reprocess-<N>.json (merged with earlier runs).
 """
 
@@ -37,6 +39,7 @@ import random
 import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -75,6 +78,7 @@ def child(mode: str, workers: int, warc: str, db: str, chunk_size: int | None) -
         process_chunk,
         reprocess,
         store_results,
+        warm_worker,
     )
     from pipeline.settings import Settings
     from pipeline.store import SqliteStore
@@ -116,6 +120,7 @@ def child(mode: str, workers: int, warc: str, db: str, chunk_size: int | None) -
                 from pipeline.crawl import extractor_version
 
                 t = time.perf_counter()
+                client.run(warm_worker, wait=False)  # as the flow does: spaCy built while jobs are listed
                 jobs = archived_notices(warc)
                 summary = ReprocessSummary(extractor_version=extractor_version(), pages=len(jobs))
                 with SqliteStore(db) as store:
@@ -175,6 +180,16 @@ def search_latency(db: Path) -> dict[str, dict[str, float]]:
         return figures
 
 
+def prefect_share(flow: dict[str, Any], dask: dict[str, Any]) -> float:
+    """Prefect's share of the flow run's wall time: (flow − plain Dask) / flow."""
+    return float((flow["seconds"] - dask["seconds"]) / flow["seconds"])
+
+
+def _unlink_db(db: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+
+
 def _free_port() -> int:
     import socket
 
@@ -204,7 +219,7 @@ def main() -> None:
     ap.add_argument("--search", action="store_true", help="search latency on the last run's database")
     ap.add_argument(
         "--repeat", type=int, default=1,
-        help="run each mode N times and report the median run by pages/s (timings here vary by ±10 %%)",
+        help="N rounds of every mode; report each mode's median run (timings here vary by ±10 %%)",
     )  # fmt: skip
     ap.add_argument(
         "--dask-profiler", action="store_true",
@@ -246,23 +261,29 @@ def main() -> None:
         server, url = _start_prefect(env)
         env["PREFECT_API_URL"] = url
     last_db: Path | None = None
+    rounds: list[dict[str, dict[str, Any]]] = []
     try:
-        for run in runs:
-            db = work / f"db-{a.pages}-{run.replace(':', '-')}.sqlite"
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(db) + suffix).unlink(missing_ok=True)
-            cmd = [sys.executable, __file__, "--child", run, "--warc", str(warc), "--db", str(db),
-                   "--chunk-size", str(a.chunk_size)]  # fmt: skip
-            repeats: list[dict[str, Any]] = []
-            for _ in range(max(1, a.repeat)):
-                for suffix in ("", "-wal", "-shm"):
-                    Path(str(db) + suffix).unlink(missing_ok=True)
+        # rounds: every mode once per round, so that the host's drifts (±10 % over minutes here)
+        # fall on every mode alike instead of on whichever mode ran during a slow spell
+        for _ in range(max(1, a.repeat)):
+            rounds.append({})
+            for run in runs:
+                db = work / f"db-{a.pages}-{run.replace(':', '-')}.sqlite"
+                _unlink_db(db)
+                cmd = [sys.executable, __file__, "--child", run, "--warc", str(warc), "--db", str(db),
+                       "--chunk-size", str(a.chunk_size)]  # fmt: skip
                 proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
                 if proc.returncode != 0:
                     raise SystemExit(f"{run} failed:\n{proc.stderr[-4000:]}")
-                repeats.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+                r = rounds[-1][run] = json.loads(proc.stdout.strip().splitlines()[-1])
                 if db.exists():
-                    repeats[-1]["db_mib"] = round(db.stat().st_size / 2**20)
+                    r["db_mib"] = round(db.stat().st_size / 2**20)
+                print(f"  {run:<8} {r['seconds']:8.1f} s = {r['pages_per_s']:6.1f} pages/s", flush=True)
+                if last_db is not None and last_db != db and not a.keep_db:
+                    _unlink_db(last_db)
+                last_db = db if db.exists() else last_db
+        for run in runs:
+            repeats = [rnd[run] for rnd in rounds]
             r = sorted(repeats, key=lambda x: x["pages_per_s"])[(len(repeats) - 1) // 2]  # median (lower)
             if len(repeats) > 1:
                 r["repeats_pages_per_s"] = [x["pages_per_s"] for x in repeats]
@@ -275,16 +296,15 @@ def main() -> None:
                 print(
                     f"{'':<10} median of {len(repeats)} runs: {r['repeats_pages_per_s']} pages/s", flush=True
                 )
-            if last_db is not None and not a.keep_db:
-                for suffix in ("", "-wal", "-shm"):
-                    Path(str(last_db) + suffix).unlink(missing_ok=True)
-            last_db = db if db.exists() else last_db
         for n in ("1", "2"):
-            flow, dask = result["runs"].get(f"flow:{n}"), result["runs"].get(f"dask:{n}")
-            if flow and dask:
-                share = (flow["seconds"] - dask["seconds"]) / flow["seconds"]
+            if f"flow:{n}" in runs and f"dask:{n}" in runs:
+                # per round (the two runs minutes apart), then the median round
+                shares = sorted(prefect_share(rnd[f"flow:{n}"], rnd[f"dask:{n}"]) for rnd in rounds)
+                share = statistics.median(shares)
                 result.setdefault("prefect_share", {})[n] = round(share, 3)
-                print(f"Prefect's share of wall time with {n} worker(s): {share:.1%}")
+                result.setdefault("prefect_share_rounds", {})[n] = [round(x, 3) for x in shares]
+                print(f"Prefect's share of wall time with {n} worker(s): {share:.1%} "
+                      f"(median of {len(shares)} rounds: {', '.join(f'{x:.1%}' for x in shares)})")  # fmt: skip
         if a.search and last_db is not None:
             result["search"] = search_latency(last_db)
             result["search_db"] = last_db.name

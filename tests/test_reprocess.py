@@ -155,3 +155,15 @@ def test_chunk_size_gives_each_worker_several_chunks_and_stays_within_bounds() -
     assert chunk_size_for(2_000, 2) == 250  # four chunks per worker
     assert chunk_size_for(30, 4) == MIN_CHUNK
     assert chunk_size_for(0, 0) == MIN_CHUNK
+
+
+def test_a_failed_warm_up_is_logged_and_leaves_the_worker_unset(caplog: pytest.LogCaptureFixture) -> None:
+    """warm_worker's thread: an import that fails is logged (the first chunk meets the same error
+    and records it per page); nothing is half set up."""
+    from pipeline import reprocess as rp
+
+    before = dict(rp._worker)
+    rp._warm(("no_such_module_for_this_test",))
+    assert "warming this worker failed" in caplog.text
+    assert "no_such_module_for_this_test" in caplog.text
+    assert rp._worker == before

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -93,3 +94,30 @@ def test_workers_running_the_dask_profiler_are_reported() -> None:
 
     with _local_cluster(1) as cluster, Client(cluster) as client:
         assert workers_profiling(client) == (1, 1)
+
+
+
+def test_workers_warm_up_in_the_background() -> None:
+    """Asking the workers whether they profile does not make them import Prefect (that took
+    ~1.7 s before the answer); warm_worker then imports what it is given and builds the spaCy
+    pipeline in a thread of each worker, the client's call returning at once."""
+    from distributed import Client
+
+    from flows.reprocess import workers_profiling
+    from pipeline.reprocess import warm_worker
+
+    def state() -> tuple[list[str], bool]:  # in the worker (a local function: pickled by value)
+        import sys
+
+        from pipeline import reprocess
+
+        return sorted(reprocess._worker), "prefect" in sys.modules
+
+    with _local_cluster(1, profiler=False) as cluster, Client(cluster) as client:
+        assert workers_profiling(client) == (0, 1)
+        assert list(client.run(state).values()) == [([], False)]
+        client.run(warm_worker, ("flows.reprocess",), wait=False)
+        deadline = time.monotonic() + 120
+        while (answer := next(iter(client.run(state).values()))) != (["nlp", "settings"], True):
+            assert time.monotonic() < deadline, answer
+            time.sleep(0.2)
