@@ -96,7 +96,6 @@ def test_workers_running_the_dask_profiler_are_reported() -> None:
         assert workers_profiling(client) == (1, 1)
 
 
-
 def test_workers_warm_up_in_the_background() -> None:
     """Asking the workers whether they profile does not make them import Prefect (that took
     ~1.7 s before the answer); warm_worker then imports what it is given and builds the spaCy
