@@ -815,12 +815,15 @@ def _replaced_term(page: _Page, p: str, occ: list[int], slots: list[_Slot]) -> s
         left4 = norm[max(0, o - one) : o]
         if len(left4) == one and not any(c in v.stop for c in left4):
             votes.update(dict.fromkeys((f for f in _fillers(hay, left4, "after", lo, hi, v) if ok(f)), 1))
-    for f in votes:
-        if hay.count(f) >= 2:
+    seen = {f: hay.count(f) for f in votes}
+    for f, times in seen.items():
+        if times >= 2:
             votes[f] += 1
     if votes:
-        term, n = votes.most_common(1)[0]
-        if n >= 2:
+        # ties go to the filler the page uses most, then to the earliest: never to the order of
+        # a set (string hashes differ from process to process, and so would the record)
+        term = max(votes, key=lambda f: (votes[f], seen[f], -hay.find(f), f))
+        if votes[term] >= 2:
             return f"replaces {term} (the same slot holds it elsewhere on the page)"
     usual = Counter(s.usual for s in slots if s.usual)
     if usual:
