@@ -504,6 +504,22 @@ def test_char_tokenizer_matches_spacy_char_segmenter(nlp: Language, text: str) -
     assert ours.text == text
 
 
+def test_char_tokenizer_cache_of_hashes_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tokenizer keeps each string's StringStore hash; whitespace runs vary without end, so
+    the cache is emptied past a bound, and tokens and lexemes stay right across the emptying."""
+    import pipeline.entities as ent
+
+    monkeypatch.setattr(ent, "_MAX_CACHED_ORTHS", 8)
+    nlp = ent.build_nlp()
+    reference = spacy.blank("zh")
+    for text in ["市农业农村局将于9月20日召开会议", "a  b   c    d     e", "县政府办公室 \n\n 通知"] * 3:
+        ours = nlp.make_doc(text)
+        assert [(t.text, t.whitespace_, t.orth_) for t in ours] == [
+            (t.text, t.whitespace_, t.orth_) for t in reference.make_doc(text)
+        ]
+        assert len(nlp.tokenizer._orths) <= 8 + len(ours)
+
+
 def test_component_serialization_round_trip(nlp: Language) -> None:
     component = nlp.get_pipe(COMPONENT)
     data = component.to_bytes()
