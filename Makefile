@@ -47,7 +47,7 @@ bench-store: $(VENV)/.installed
 
 bench-reprocess: $(VENV)/.installed
 	$(BIN)/python bench/bench_reprocess.py --pages 10000 --runs extract:1,pool:1,dask:1,flow:1 --repeat 3
-	$(BIN)/python bench/bench_reprocess.py --pages 10000 --runs pool:2,dask:2,flow:2 --repeat 2
+	$(BIN)/python bench/bench_reprocess.py --pages 10000 --runs pool:2,dask:2,flow:2 --repeat 4
 	$(BIN)/python bench/bench_reprocess.py --pages 100000 --runs pool:2,dask:2,flow:2 --search
 
 eval: $(VENV)/.installed

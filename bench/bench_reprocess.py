@@ -24,7 +24,8 @@ With ``--repeat N`` the modes run in N rounds (each mode once per round, so that
 drifts fall on every mode alike) and each mode's median run (by pages/s) is reported, with
 every run's pages/s beside it. Reported per run: wall seconds and pages/s; CPU seconds of
 every process of the run (main + workers; the Dask scheduler runs in the main process) and
-pages per CPU-second (= pages/s per fully used core); peak RSS of the main process and of each
+pages per CPU-second (= pages/s per fully used core), each worker's CPU seconds, the Prefect
+server's CPU seconds during the run (not in the total); peak RSS of the main process and of each
 worker; Prefect's share of wall time = (flow − dask) / flow at the same worker count, per
 round, and its median over the rounds. ``--search`` measures search latency on
 the database of the last run. Writes bench/out/reprocess-<N>.json (merged with earlier runs).
@@ -146,7 +147,9 @@ def child(mode: str, workers: int, warc: str, db: str, chunk_size: int | None) -
         worker_cpu = sum(final[w]["cpu"] - base[w]["cpu"] for w in final)
         after["cpu"] += worker_cpu
         result.update(
-            summary=summary.model_dump(), worker_peak_mib=sorted(round(v["peak_mib"]) for v in final.values())
+            summary=summary.model_dump(),
+            worker_peak_mib=sorted(round(v["peak_mib"]) for v in final.values()),
+            worker_cpu_seconds=sorted(round(final[w]["cpu"] - base[w]["cpu"], 1) for w in final),
         )
     pages = result.get("pages") or result["summary"]["pages"]
     cpu = after["cpu"] - before["cpu"]
@@ -183,6 +186,25 @@ def search_latency(db: Path) -> dict[str, dict[str, float]]:
 def prefect_share(flow: dict[str, Any], dask: dict[str, Any]) -> float:
     """Prefect's share of the flow run's wall time: (flow − plain Dask) / flow."""
     return float((flow["seconds"] - dask["seconds"]) / flow["seconds"])
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its children (the Prefect server runs uvicorn as one)."""
+    import psutil
+
+    try:
+        procs = [psutil.Process(pid)]
+        procs += procs[0].children(recursive=True)
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for proc in procs:
+        try:
+            t = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system
+    return total
 
 
 def _unlink_db(db: Path) -> None:
@@ -272,13 +294,18 @@ def main() -> None:
                 _unlink_db(db)
                 cmd = [sys.executable, __file__, "--child", run, "--warc", str(warc), "--db", str(db),
                        "--chunk-size", str(a.chunk_size)]  # fmt: skip
+                server_cpu = _tree_cpu(server.pid) if server is not None else 0.0
                 proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
                 if proc.returncode != 0:
                     raise SystemExit(f"{run} failed:\n{proc.stderr[-4000:]}")
                 r = rounds[-1][run] = json.loads(proc.stdout.strip().splitlines()[-1])
+                if server is not None:  # the Prefect server's CPU during this run (not in cpu_seconds)
+                    r["prefect_server_cpu_seconds"] = round(_tree_cpu(server.pid) - server_cpu, 1)
                 if db.exists():
                     r["db_mib"] = round(db.stat().st_size / 2**20)
-                print(f"  {run:<8} {r['seconds']:8.1f} s = {r['pages_per_s']:6.1f} pages/s", flush=True)
+                print(f"  {run:<8} {r['seconds']:8.1f} s = {r['pages_per_s']:6.1f} pages/s; CPU s: main "
+                      f"{r['main_cpu_seconds']}, workers {r.get('worker_cpu_seconds', '-')}, "
+                      f"Prefect server {r.get('prefect_server_cpu_seconds', '-')}", flush=True)  # fmt: skip
                 if last_db is not None and last_db != db and not a.keep_db:
                     _unlink_db(last_db)
                 last_db = db if db.exists() else last_db
