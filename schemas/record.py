@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.entity import Entity
 
@@ -82,10 +82,19 @@ class IntegrityFinding(_Model):
     """One piece of evidence that the page was tampered with."""
 
     kind: str = Field(description="hidden_links, injected_keyword, script_redirect, ...")
-    evidence: list[str] = Field(description="The exact strings found on the page")
+    evidence: list[str] = Field(
+        min_length=1, description="The exact strings found on the page: at least one, none empty"
+    )
     locations: list[str] = Field(default_factory=list, description="Where: body, title, hidden block, script")
     count: int = Field(ge=0, description="How many times the evidence occurs")
     note: str | None = Field(None, description="What the finding means, e.g. the term it seems to replace")
+
+    @field_validator("evidence", mode="before")
+    @classmethod
+    def _no_blank_evidence(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [e for e in value if not isinstance(e, str) or e.strip()]
+        return value
 
 
 class Integrity(_Model):
@@ -93,6 +102,25 @@ class Integrity(_Model):
 
     status: Literal["clean", "suspect"] = Field("clean", description="suspect when any finding was made")
     findings: list[IntegrityFinding] = Field(default_factory=list)
+
+    @field_validator("findings", mode="before")
+    @classmethod
+    def _drop_findings_without_evidence(cls, value: Any) -> Any:
+        # Records stored before 2026-12 could hold a finding with no evidence; such a finding is
+        # no finding (decisions.md, "A tamper verdict needs evidence"). New ones cannot be built.
+        if isinstance(value, list):
+            return [
+                f
+                for f in value
+                if not isinstance(f, dict)
+                or any(isinstance(e, str) and e.strip() for e in f.get("evidence") or [])
+            ]
+        return value
+
+    @model_validator(mode="after")
+    def _status_follows_findings(self) -> Integrity:
+        self.status = "suspect" if self.findings else "clean"
+        return self
 
 
 class Source(_Model):

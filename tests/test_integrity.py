@@ -17,8 +17,10 @@ from pipeline.metadata import extract_metadata
 from pipeline.record import extract_notice
 from schemas.record import Integrity
 from schemas.stages import FetchResult
-from tests.conftest import CORPUS, EXTRA, article, cleaned
+from tests.conftest import CORPUS, CORPUS_PAGES, EXTRA, EXTRA_PAGES, FIXTURES, article, cleaned
 from tests.test_clean import body_html
+
+HELD_OUT = FIXTURES / "integrity" / "pages"
 
 HOST = "www.qingshan.gov.cn.example"
 URL = f"http://{HOST}/zwgk/tzgg/202405/t20240512_881234.html"
@@ -955,3 +957,144 @@ def test_latin_junctions_are_the_lookbehind_patterns_matches() -> None:
     for _ in range(3000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
         assert list(_junctions(text)) == [m.span() for m in _JUNCTION.finditer(text)], text
+
+
+# ----------------------------------------------------------------------------- chrome is no evidence
+# Issue 13: on real pages every false alarm came from ordinary chrome. These are the shapes
+# seen there (written here generically, no real site's markup); each must stay clean, and the
+# injected counterpart beside it must still be found.
+
+_BODY = "<h1>关于开展2024年安全生产月活动的通知</h1><p>各单位：为贯彻落实有关部署，现将活动安排通知如下，请认真组织实施。</p>"
+
+
+@pytest.mark.parametrize(
+    "chrome",
+    [
+        # a hidden login / registration panel of the portal's user system
+        '<div style="display:none"><a href="https://uc.example.com/login">个人登录</a>'
+        '<a href="https://uc.example.com/login?t=2">法人登录</a><a href="https://uc.example.com/reg">个人注册</a></div>',
+        # a hidden pop-up that explains the province's login platform
+        '<div class="dialog" style="display:none"><p>通知</p><p>本网站注册和登录功能现由统一身份认证平台提供支持，'
+        "用户首次登录时需注册账号。</p><p>确认登录</p></div>",
+        # a hidden drop-down of media and institution links
+        '<div style="display: none">'
+        + "".join(
+            f'<a href="http://www.{h}.example.com/">{n}</a>'
+            for h, n in [
+                ("xh", "新华通讯社"),
+                ("cass", "中国社会科学院"),
+                ("qlw", "千龙网"),
+                ("ynet", "北青网"),
+                ("cyol", "中国青年报 中青在线"),
+                ("qs", "求是理论网"),
+            ]
+        )
+        + "</div>",
+        # a hidden mobile copy of the article with its share bar and a counter script's text
+        '<div style="display:none"><h2>关于开展2024年安全生产月活动的通知</h2><p>来源：市应急局</p><p>分享到</p>'
+        '<p>var s=document.createElement("script");s.src="//stats.example.com/c?p=1";</p></div>',
+        # an accessibility toolbar and an app-download pop-up
+        '<div style="display:none"><a href="https://wza.example.com/">无障碍</a> 返回首页 页面放大 页面缩小 '
+        '<a href="https://app.example.com/download">下载客户端</a> 手机版</div>',
+    ],
+    ids=["login-panel", "login-popup", "media-dropdown", "mobile-copy", "toolbar"],
+)
+def test_hidden_chrome_is_never_a_finding(chrome: str) -> None:
+    res = integrity(article(_BODY + chrome))
+    assert res.status == "clean", [f.model_dump() for f in res.findings]
+
+
+def test_a_hidden_block_of_spam_links_is_still_found() -> None:
+    links = "".join(
+        f'<a href="http://www.{h}.example/">{n}</a>'
+        for h, n in [("a1", "澳门新葡京"), ("b2", "皇冠体育官网"), ("c3", "百家乐")]
+    )
+    res = integrity(article(_BODY + f'<div style="display:none">{links}</div>'))
+    assert [f.kind for f in res.findings] == ["hidden_links"]
+    assert {"澳门新葡京", "皇冠体育官网", "百家乐"} <= set(res.findings[0].evidence)
+
+
+def test_a_commented_out_line_of_a_mobile_switch_is_no_redirect() -> None:
+    js = (
+        "function IsPC(){var u=navigator.userAgent;var Agents=['Android','iPhone'];"
+        "for(var v=0;v<Agents.length;v++){if(u.indexOf(Agents[v])>0){return false;}}return true;}\n"
+        "var footUrl = window.location.href;\n//console.log(footUrl.split('/'));\n"
+        "if(!IsPC()){window.location.href=footUrl.replace('index','mobile');}"
+    )
+    res = integrity(article(_BODY, head=f"<script>{js}</script>"))
+    assert res.status == "clean", [f.model_dump() for f in res.findings]
+    # the same switch that sends phones to a foreign host is a finding, with the URL as evidence
+    res = integrity(
+        article(
+            _BODY,
+            head=f"<script>{js.replace(chr(39) + 'index' + chr(39) + ',' + chr(39) + 'mobile' + chr(39), chr(39) + 'x' + chr(39) + ',' + chr(39) + 'http://m.yl8899.example/' + chr(39))}</script>",
+        )
+    )
+    assert [f.kind for f in res.findings] == ["script_redirect"]
+    assert "http://m.yl8899.example/" in res.findings[0].evidence
+
+
+def test_a_topic_word_in_a_news_sentence_is_reported_on_not_injected() -> None:
+    news = (
+        "<h1>澳门11月经济数据发布</h1><p>澳门特区政府统计部门公布，11月博彩毛收入同比增长，"
+        "旅游业持续回暖，酒店入住率保持高位。</p>"
+    )
+    assert integrity(article(news)).status == "clean"
+    # glued to a way in, written with zero-width characters, or on an ad line, it is evidence
+    for spam in ["百家乐官网", "百\u200b家\u200b乐", "百家乐 加微信：bjl88888"]:
+        res = integrity(article(news.replace("旅游业持续回暖", f"{spam}，旅游业持续回暖")))
+        assert res.status == "suspect", spam
+        assert all(
+            e in article(news.replace("旅游业持续回暖", f"{spam}，旅游业持续回暖"))
+            for f in res.findings
+            for e in f.evidence
+        )
+
+
+def test_a_finding_cannot_be_built_without_evidence() -> None:
+    from pydantic import ValidationError
+
+    from schemas.record import Integrity, IntegrityFinding
+
+    for evidence in ([], [""], ["  "]):
+        with pytest.raises(ValidationError):
+            IntegrityFinding(kind="hidden_text", evidence=evidence, count=1)
+    # a stored record of an older version with an evidence-less finding reads back clean
+    old = Integrity.model_validate(
+        {"status": "suspect", "findings": [{"kind": "hidden_text", "evidence": [], "count": 1}]}
+    )
+    assert old.status == "clean" and old.findings == []
+    assert (
+        Integrity(status="clean", findings=[IntegrityFinding(kind="x", evidence=["a"], count=1)]).status
+        == "suspect"
+    )
+
+
+def test_every_evidence_string_stands_in_the_page_source() -> None:
+    """Whatever a detector step reports, the record keeps only strings an archivist can find
+    in the archived page, and drops a finding left with none (injected pages of every set)."""
+    import json
+
+    from pipeline.decode import decode_body
+
+    paths = [
+        *sorted(CORPUS_PAGES.glob("*.html")),
+        *sorted(EXTRA_PAGES.glob("*.html")),
+        *sorted(HELD_OUT.glob("*.html")),
+    ]
+    flagged = 0
+    for path in paths:
+        gold = json.loads(path.with_name(path.stem + ".gold.json").read_text(encoding="utf-8"))
+        fetched = FetchResult.from_file_bytes(
+            path.read_bytes(),
+            url=gold.get("url") or "http://www.example.gov.cn/a.html",
+            content_type=gold.get("content_type_header"),
+        )
+        source = decode_body(fetched).text
+        rec = extract_notice(fetched)
+        flagged += rec.integrity.status == "suspect"
+        for f in rec.integrity.findings:
+            assert f.evidence, (path.name, f.kind)
+            for e in f.evidence:
+                assert e in source, (path.name, f.kind, e)
+    assert flagged >= 15  # the injected pages are all there, and flagged
