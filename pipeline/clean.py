@@ -194,6 +194,7 @@ class _PageCss:
     """
 
     hidden: dict[str, str] = field(default_factory=dict)  # key -> the selector as written
+    sized: set[str] = field(default_factory=set)  # keys whose rule sets a visible font-size
     color: dict[str, str] = field(default_factory=dict)
     background: dict[str, str] = field(default_factory=dict)
     backgrounds: dict[Any, Rgb | None] = field(default_factory=dict)  # element -> background it sits on
@@ -231,11 +232,15 @@ def _page_css(root: Any) -> _PageCss:
     hidden_decl = _hidden_style_regex()
     page = _PageCss()
     for style in root.iter("style"):
+        media = (style.get("media") or "").lower()
+        if media and not any(m in media for m in ("screen", "all")):
+            continue  # a print stylesheet hides the navigation from paper, not from a reader
         for selectors, decl in _css_rules(style.text or ""):
             hides = hidden_decl.search(decl) is not None
             color = _CSS_COLOR.search(decl)
             bg = _declared_background(decl)
-            if not (hides or color or bg):
+            sized = _VISIBLE_FONT_SIZE.search(decl) is not None
+            if not (hides or color or bg or sized):
                 continue
             for sel in selectors.split(","):
                 sel = sel.strip()
@@ -248,6 +253,8 @@ def _page_css(root: Any) -> _PageCss:
                     continue
                 if hides:
                     page.hidden[key] = sel
+                if sized:
+                    page.sized.add(key)
                 if color and " " not in sel and ">" not in sel:
                     page.color[key] = color.group(1)
                 if bg and " " not in sel and ">" not in sel:
@@ -402,13 +409,33 @@ def _marquee_reason(el: Any) -> str | None:
     return None
 
 
+_VISIBLE_FONT_SIZE = re.compile(r"font-size\s*:\s*(?!0(?:\.0+)?(?:px|pt|em|rem)?\s*(?:;|$|!))[\d.]+", re.I)
+
+
+def _resized_inside(el: Any, page: _PageCss) -> bool:
+    """A descendant sets a visible font-size again: ``font-size:0`` on the parent only removes
+    the gaps between inline blocks (a common layout trick), the text shows."""
+    for seen, d in enumerate(el.iterdescendants(), 1):
+        if seen > 300:
+            break
+        if not isinstance(d.tag, str):
+            continue
+        if _VISIBLE_FONT_SIZE.search(d.get("style") or "") or any(k in page.sized for k in _css_keys(d)):
+            return True
+        if d.tag == "font" and d.get("size"):
+            return True
+    return False
+
+
 def _hidden_reason(el: Any, page: _PageCss) -> str | None:
+    if el.tag in ("body", "html"):
+        return None  # body{display:none} until a script shows it (no flash of unstyled page)
     if el.get("hidden") is not None:
         return "hidden attribute"
     style = el.get("style")
     if style:
         m = _hidden_style_regex().search(style)
-        if m:
+        if m and not ("font-size" in m.group(0).lower() and _resized_inside(el, page)):
             return f"style {collapse(m.group(0))}"
     if page.hidden:
         for key in _css_keys(el):
@@ -499,6 +526,17 @@ def _neg_hint(el: Any, neg_tokens: frozenset[str]) -> bool:
     return False
 
 
+_SENTENCE_END = re.compile(r"[。！？]")
+
+
+def _is_wrapper(el: Any, page_chars: int) -> bool:
+    """A class such as ``menu_con`` or ``print-class content-wrap`` on a block that wraps the
+    article too: it holds a large share of the page and several written sentences. A real
+    menu, footer or share bar holds neither, so its hint counts against it."""
+    text = text_of(el)
+    return len(text) >= 0.3 * page_chars and len(_SENTENCE_END.findall(text)) >= 3
+
+
 def _align(el: Any) -> str | None:
     style = el.get("style")
     al = el.get("align")
@@ -515,6 +553,7 @@ def _align(el: Any) -> str | None:
 def _walk_lines(root: Any) -> list[_Line]:
     """Cut the subtree into lines, each owned by the block element that holds it."""
     neg_tokens = frozenset(load("clean")["negative_tokens"])
+    page_chars = len(text_of(root))
     lines: list[_Line] = []
     cur = _Line(owner=root)
     owners: list[Any] = [root]
@@ -551,7 +590,7 @@ def _walk_lines(root: Any) -> list[_Line]:
         tag = el.tag if isinstance(el.tag, str) else ""
         in_data_table = bool(data_tables) and data_tables[-1]
         if event == "start":
-            neg = _neg_hint(el, neg_tokens)
+            neg = _neg_hint(el, neg_tokens) and not _is_wrapper(el, page_chars)
             neg_stack.append(neg)
             if neg:
                 neg_depth += 1
@@ -640,8 +679,18 @@ def _line_score(line: _Line, text: str, cfg: dict[str, Any]) -> float:
 def _choose_content(lines: list[_Line], texts: list[str], root: Any) -> tuple[Any, float]:
     cfg = load("clean")
     own: dict[Any, float] = {}
+    seen: set[str] = set()
+    min_dup = int(cfg["duplicate_line_min_chars"])
     for line, text in zip(lines, texts, strict=True):
-        own[line.owner] = own.get(line.owner, 0.0) + _line_score(line, text, cfg)
+        score = _line_score(line, text, cfg)
+        key = text.replace(" ", "")
+        if len(key) >= min_dup:
+            if key in seen:
+                # A second copy of a line (the mobile copy of the article, a repeated summary)
+                # adds nothing: else the element holding both copies outscores either copy.
+                score = min(score, 0.0)
+            seen.add(key)
+        own[line.owner] = own.get(line.owner, 0.0) + score
     # Bottom-up sums in one pass: reversed preorder visits children before parents.
     total: dict[Any, float] = {}
     elements = [el for el in root.iter() if isinstance(el.tag, str)]
@@ -656,17 +705,54 @@ def _choose_content(lines: list[_Line], texts: list[str], root: Any) -> tuple[An
     best_score = max(total.values())
     if best_score < float(cfg["min_content_score"]):
         return root, 0.0
-    # The deepest element that keeps (nearly) all of the best score: wrappers add only furniture.
-    best = None
-    best_depth = -1
-    depth: dict[Any, int] = {}
-    for el in elements:
-        parent = el.getparent()
-        d = depth.get(parent, -1) + 1 if parent is not None else 0
-        depth[el] = d
-        if total[el] >= 0.97 * best_score and d > best_depth:
-            best, best_depth = el, d
+    best = _deepest(root, total, best_score)
+    # A page that carries the article twice (a PC copy and a mobile copy shown by @media
+    # rules): the element holding both outscores either copy. When its two strongest children
+    # hold the same text, the article is the stronger copy (the first when they tie).
+    for _ in range(8):
+        kids = sorted(
+            (k for k in best if isinstance(k.tag, str) and total.get(k, 0.0) > 0), key=lambda k: -total[k]
+        )
+        if len(kids) < 2 or total[kids[1]] < 0.25 * total[best] or not _same_text(kids[0], kids[1]):
+            break
+        best = _deepest(kids[0], total, total[kids[0]])
     return best, best_score
+
+
+def _deepest(top: Any, total: dict[Any, float], score: float) -> Any:
+    """The deepest element under ``top`` that keeps (nearly) all of ``score``: wrappers add only furniture."""
+    best, best_depth = top, -1
+    depth: dict[Any, int] = {}
+    for el in top.iter():
+        if not isinstance(el.tag, str):
+            continue
+        parent = el.getparent()
+        d = depth.get(parent, -1) + 1 if el is not top else 0
+        depth[el] = d
+        if total.get(el, 0.0) >= 0.97 * score and d > best_depth:
+            best, best_depth = el, d
+    return best
+
+
+_SENTENCE_SPLIT = re.compile(r"[。！？；!?;\n]")
+
+
+def _sentences(text: str) -> set[str]:
+    out = set()
+    for part in _SENTENCE_SPLIT.split(text):
+        part = _WS.sub("", part)
+        if len(part) >= 8 and _CJK.search(part):
+            out.add(part)
+    return out
+
+
+def _same_text(a: Any, b: Any) -> bool:
+    """The two blocks are copies of one article: at least half the sentences of the one with
+    fewer stand word for word in the other (unrelated texts share none; copies edited apart
+    by a third party, as forged clones are, still share most)."""
+    sa, sb = _sentences(text_of(a)), _sentences(text_of(b))
+    small, large = (sa, sb) if len(sa) <= len(sb) else (sb, sa)
+    return len(small) >= 3 and len(small & large) >= 0.5 * len(small)
 
 
 _JS_STRING = re.compile(r'"((?:[^"\\\n]|\\.){1,200000})"|\'((?:[^\'\\\n]|\\.){1,200000})\'', re.S)

@@ -136,3 +136,58 @@ def test_deep_nesting_does_not_overflow() -> None:
     html = article("<div>" * depth + body_html() + "</div>" * depth)
     doc = strip_boilerplate(decoded(html))
     assert isinstance(doc.body_text, str)  # libxml2 caps the depth; what survives is text, not a crash
+
+
+# ----------------------------------------------------------------------------- real-page chrome
+# Shapes met on real pages (issue 13), written here generically.
+
+_PARAS = [
+    "为深入贯彻落实有关部署，进一步做好本年度安全生产工作，经研究决定开展专项检查活动。",
+    "各单位要高度重视，精心组织，结合实际制定具体工作方案，明确责任分工，确保取得实效。",
+    "检查结束后，各单位要认真总结经验做法，查找存在问题，于规定时间前报送书面总结材料。",
+    "联系人及电话另行通知，请各单位及时关注，遇到问题及时与我们沟通联系，确保工作顺利开展。",
+]
+
+
+def _copy(extra: str = "") -> str:
+    return "".join(f"<p>{p}</p>" for p in _PARAS) + extra
+
+
+def test_a_pc_and_a_mobile_copy_give_the_article_once() -> None:
+    html = (
+        "<html><head><style>@media (max-width:768px){.pc{display:none}} .m{display:block}</style></head><body>"
+        f'<div class="pc"><div class="nav"><a href="/">首页</a></div><div class="con">{_copy("<p>关于专家组：某某某，客座教授。</p>")}</div></div>'
+        f'<div class="m"><div class="con">{_copy()}</div></div>'
+        "</body></html>"
+    )
+    doc = cleaned(html)
+    for p in _PARAS:
+        assert doc.body_text.count(p) == 1
+    assert "关于专家组" in doc.body_text  # the stronger (first, longer) copy
+
+
+def test_a_body_hidden_until_a_script_shows_it_is_read() -> None:
+    html = f"<html><head><style>body{{display:none}}</style></head><body><div>{_copy()}</div><script>document.body.style.display='block'</script></body></html>"
+    doc = cleaned(html)
+    assert _PARAS[0] in doc.body_text and "document.body" not in doc.body_text
+
+
+def test_a_wrapper_whose_class_looks_like_a_menu_still_holds_the_article() -> None:
+    html = (
+        '<html><body><div class="menu_con"><div class="nav"><a href="/">首页</a><a href="/a">机构</a></div>'
+        f'<table><tr><td class="content">{_copy()}</td></tr></table>'
+        '<div class="footer">地址：某某路8号 电话：0519-85127013</div></div></body></html>'
+    )
+    doc = cleaned(html)
+    assert doc.body_text.startswith(_PARAS[0]) and "地址" not in doc.body_text
+
+
+def test_font_size_zero_that_children_reset_is_not_hidden() -> None:
+    html = (
+        '<html><head><style>.big{font-size:16px}</style></head><body><div id="zoom">'
+        f'<div style="font-size:0"><div class="big">{_copy()}</div></div>'
+        '<div style="font-size:0">澳门新葡京</div></div></body></html>'
+    )
+    doc = cleaned(html)
+    assert _PARAS[0] in doc.body_text
+    assert [b.text for b in doc.hidden] == ["澳门新葡京"]
