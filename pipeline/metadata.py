@@ -30,17 +30,22 @@ from pipeline.patterns import load
 from schemas.record import METADATA_FIELDS, DocNumber, IndexNumber
 from schemas.stages import CleanDocument, NoticeMetadata
 
+# What the page shows outranks what its head says: <meta> dates are often the day the page
+# was (re)generated, <meta> sources the template's default (docs/decisions.md, "Dates").
 _PRIORITY = {
     "table": 0,
     "dl": 0,
     "list": 0,
     "grid": 0,
-    "meta": 1,
-    "inline": 2,
-    "script": 3,
-    "heading": 4,
-    "title_tag": 5,
-    "url": 6,
+    "columns": 0,
+    "inline": 1,
+    "near_title": 2,
+    "meta": 3,
+    "script": 4,
+    "body": 5,
+    "heading": 6,
+    "title_tag": 7,
+    "url": 8,
 }
 _LABEL_STRIP = re.compile(r"[\s\u3000【】\[\]]+")
 _LABEL_LEAD = re.compile(r"[\s\u3000【】\[\]]*")
@@ -131,6 +136,12 @@ def _label_map() -> dict[str, str]:
 
 
 @cache
+def _label_ranks() -> dict[str, int]:
+    cfg = load("metadata")
+    return {normalize_label(lbl): i for labels in cfg["labels"].values() for i, lbl in enumerate(labels)}
+
+
+@cache
 def _ignored_labels() -> frozenset[str]:
     return frozenset(normalize_label(x) for x in load("metadata")["ignored"])
 
@@ -203,14 +214,15 @@ class _Found:
         self.extras: dict[str, str] = {}
         self.order = 0
 
-    def offer(self, name: str, value: str, source: str, *, late: bool = False) -> None:
-        """``late``: a pair read out of a whole line ranks after pairs read from their own elements."""
+    def offer(self, name: str, value: str, source: str, *, late: bool = False, label_rank: int = 0) -> None:
+        """``late``: a pair read out of a whole line ranks after pairs read from their own elements;
+        ``label_rank``: within a strategy, the label listed first in patterns/metadata.toml wins."""
         value = value.strip()
         if not value:
             return
         self.order += 1
         rank = _PRIORITY[source] * 2 + (1 if late else 0)
-        self.candidates.setdefault(name, []).append((rank, self.order, value, source))
+        self.candidates.setdefault(name, []).append((rank, label_rank * 10_000 + self.order, value, source))
 
     def best(self, name: str) -> tuple[int, int, str, str] | None:
         found = self.candidates.get(name)
@@ -228,10 +240,12 @@ def _scan_pairs(root: Any, found: _Found, labels: dict[str, str], ignored: froze
             node = node.getparent()
         return node
 
+    ranks = _label_ranks()
+
     def record(el: Any, label: str, value: str, source: str, late: bool = False) -> None:
         name = labels.get(label)
         if name:
-            found.offer(name, value, source, late=late)
+            found.offer(name, value, source, late=late, label_rank=ranks.get(label, 0))
             c = container_of(el)
             containers[c] = containers.get(c, 0) + 1
         elif label not in ignored and value:
@@ -240,6 +254,7 @@ def _scan_pairs(root: Any, found: _Found, labels: dict[str, str], ignored: froze
     body = root.find("body")
     if body is None:
         return
+    consumed.update(_scan_columns(body, found, labels, ranks))
     prefixes = tuple(labels)
     initials = frozenset(label[0] for label in labels if label)
     for el in body.iter():
@@ -261,6 +276,8 @@ def _scan_pairs(root: Any, found: _Found, labels: dict[str, str], ignored: froze
         ):
             continue
         head = _LABEL_STRIP.sub("", first[:30])
+        if len(head) < 4 and len(el):  # 索<span></span>引<span></span>号：: the label is split by spacers
+            head = _LABEL_STRIP.sub("", text_of(el)[:30])
         if not head or not (head.startswith(prefixes) or "：" in head[:13] or ":" in head[:13]):
             continue
         text = text_of(el)
@@ -279,7 +296,7 @@ def _scan_pairs(root: Any, found: _Found, labels: dict[str, str], ignored: froze
                 sib = el.getnext()
                 while sib is not None and not isinstance(sib.tag, str):
                     sib = sib.getnext()
-                if sib is not None and normalize_label(collapse(text_of(sib))) not in labels:
+                if sib is not None and not _is_label_text(collapse(text_of(sib)), labels, ignored):
                     value = _joined_text(sib) if labels.get(key) == "title" else collapse(text_of(sib))
                     consumed.add(sib)
             if key in labels or value:
@@ -290,14 +307,22 @@ def _scan_pairs(root: Any, found: _Found, labels: dict[str, str], ignored: froze
         if len(el):
             text = _spaced_text(el)  # child boundaries separate pairs: <span>索引号：</span><span>…</span>
         starts = list(_PAIR_START.finditer(text))
-        if not starts or starts[0].start() != 0:
+        if not starts:
             continue
+        if starts[0].start() != 0:
+            # "2022-05-07 00:00 来源：X": an info line that opens with its date, no label
+            lead_text = text[: starts[0].start()].strip()
+            if not (len(lead_text) <= 25 and parse_date(lead_text)):
+                continue
+            record(el, "发布时间", lead_text, "inline", late=True)
         pairs = []
         for i, m in enumerate(starts):
             end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
             pairs.append((normalize_label(m.group(1)), text[m.end() : end].strip()))
         source = _strategy_for(el) if len(pairs) == 1 else "inline"
         for label, value in pairs:
+            if _is_label_text(value, labels, ignored):
+                value = ""  # "文件编号： 发布机构：X" read as one line: the first label is empty
             record(el, label, value, source, late=True)
     meta_blocks = {c for c, n in containers.items() if n >= 2 and c is not None}
     for el, label, value in unknown:
@@ -314,6 +339,44 @@ def _scan_pairs(root: Any, found: _Found, labels: dict[str, str], ignored: froze
                 value = collapse(text_of(cells[i + 1]))
                 if label and value and len(label) <= 10 and label not in labels and label not in ignored:
                     found.extras.setdefault(label, value)
+
+
+def _scan_columns(body: Any, found: _Found, labels: dict[str, str], ranks: dict[str, int]) -> set[Any]:
+    """A disclosure table laid out in columns: a header row of labels (索取号 | 发布时间 | 发布机构 |
+    文件编号), the values in the row below it. Returns the cells read (no pair is read from them)."""
+    used: set[Any] = set()
+    for table in body.iter("table"):
+        rows = [tr for tr in table.iter("tr")][:6]
+        for i, tr in enumerate(rows[:-1]):
+            cells = [c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]
+            keys = [normalize_label(collapse(text_of(c))) for c in cells]
+            if len(keys) < 3 or sum(k in labels for k in keys) < max(3, len(keys) - 1):
+                continue
+            below = [c for c in rows[i + 1] if isinstance(c.tag, str) and c.tag in ("td", "th")]
+            if len(below) != len(cells):
+                break
+            for key, cell in zip(keys, below, strict=True):
+                name = labels.get(key)
+                if name:
+                    found.offer(name, collapse(text_of(cell)), "columns", label_rank=ranks.get(key, 0))
+            used.update(cells)
+            used.update(below)
+            break
+    return used
+
+
+def _is_label_text(text: str, labels: dict[str, str], ignored: frozenset[str]) -> bool:
+    """A cell or value that is itself a label (备注, 关键词：, 发布机构: 省教育厅), not a value."""
+    if not text:
+        return False
+    key = normalize_label(text)
+    if key in labels or key in ignored:
+        return True
+    m = _PAIR_START.match(text)
+    if m:
+        label = normalize_label(m.group(1))
+        return label in labels or label in ignored or text.rstrip()[-1] in _COLON
+    return False
 
 
 def _scan_meta(root: Any, found: _Found) -> None:
@@ -368,6 +431,10 @@ def _visible_title(root: Any, refs: list[str]) -> str | None:
                 text.replace(" ", "") in r and len(text) * 2 > len(r) for r in squeezed_refs
             ):
                 matching.append((4, text))
+    site = re.compile(load("metadata")["title"]["site_name"])
+    notices = [c for c in matching if not site.search(c[1])]
+    if notices:  # the site's name in a logo <h1> matches the <title> suffix too
+        matching = notices
     if matching:
         return max(matching, key=lambda c: (len(c[1]), -c[0]))[1]
     if cands and not refs:
@@ -386,6 +453,103 @@ def _title_from_tag(refs: list[str]) -> str | None:
     return max(notice_parts, key=len) if notice_parts else None
 
 
+_NAME_TAIL = re.compile(
+    r"(?:\s+(?:(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s*\d{1,2}[:：时]\d{1,2}(?:[:：分]\d{1,2}秒?)?)?))+\s*$"
+    r"|[\s|｜/\\>»]+$"
+)
+_ELLIPSIS = re.compile(r"(?:…+|\.{3,})\s*[】\]]?\s*$")
+
+
+def _date_near_title(root: Any, title: str, content: Any) -> str | None:
+    """The first date in the short run of text right after the visible title (the info line of
+    a news template: '2024年12月07日 08时01分 来源: 四川日报'), before the article starts."""
+    body = root.find("body")
+    if body is None:
+        return None
+    squeezed = title.replace(" ", "")
+    heading = None
+    for el in body.iter():
+        if isinstance(el.tag, str) and len(el) <= 6:
+            text = _joined_text(el).replace(" ", "")
+            if text and text == squeezed:
+                heading = el
+                break
+    if heading is None:
+        return None
+    budget = int(load("metadata")["near_title"]["max_chars"])
+    seen: list[str] = []
+    node = heading
+    # Text after the heading in document order: its tail, then what follows its ancestors.
+    for event, el in etree.iterwalk(body, events=("start", "end")):
+        if node is not None:
+            if el is node and event == "end":
+                node = None
+                if el.tail:
+                    seen.append(el.tail)
+            continue
+        if content is not None and el is content:
+            break
+        if event == "start" and isinstance(el.tag, str) and el.text:
+            seen.append(el.text)
+        elif event == "end" and el.tail:
+            seen.append(el.tail)
+        run = collapse(" ".join(seen))
+        date = _unlabelled_date(run)
+        if date:
+            return date
+        if len(run) > budget:
+            break
+    return None
+
+
+def _unlabelled_date(run: str) -> str | None:
+    """A date of the run that no other field's label claims (生成日期：2024-06-04 is the written date)."""
+    labels = _label_map()
+    for rx in (_DATE, _DATE_CN):
+        for m in rx.finditer(run):
+            before = run[max(0, m.start() - 12) : m.start()]
+            lab = re.search(r"([\u4e00-\u9fff][\u4e00-\u9fff\s]{1,8})[：:]\s*$", before)
+            if lab and labels.get(normalize_label(lab.group(1)), "published_date") != "published_date":
+                continue
+            return m.group(0)
+    return None
+
+
+def _doc_no_line(doc: CleanDocument) -> str | None:
+    """A 文号 printed as a line of its own at the top of the body (川卫函〔2025〕46号)."""
+    for line in doc.content[:3]:
+        text = line.text.strip()
+        if _DOC_NO.match(text) and len(text) <= 30:
+            return text
+    return None
+
+
+def _clean_name(value: str) -> str:
+    """A 来源 value as an info line runs it on: '广西日报 2024-10-17' → '广西日报', '某某市人民政府 |' → …"""
+    prev = None
+    while prev != value:
+        prev, value = value, _NAME_TAIL.sub("", value).strip()
+    return value
+
+
+def _untruncated(ranked: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:
+    """A value the page cuts short ('综合自学习强国、川观新闻…】') gives way to a candidate that
+    continues it (the full text in <meta> or in script data)."""
+    out = []
+    for i, (p, o, v, src) in enumerate(ranked):
+        m = _ELLIPSIS.search(v)
+        if m:
+            stem = v[: m.start()].strip()
+            longer = next(
+                (c for c in ranked[i + 1 :] if len(c[2]) > len(stem) and c[2].startswith(stem)), None
+            )
+            if longer is not None:
+                out.append((p, o, longer[2], longer[3]))
+                continue
+        out.append((p, o, v, src))
+    return out
+
+
 def extract_metadata(doc: CleanDocument) -> NoticeMetadata:
     """Find the metadata fields of a notice page."""
     labels = _label_map()
@@ -400,7 +564,7 @@ def extract_metadata(doc: CleanDocument) -> NoticeMetadata:
     refs = _title_refs(root)
     title = found.best("title")
     # A visible heading outranks <meta> and the <title> tag: archivists cite what the page shows.
-    if title is None or title[0] >= 2 * _PRIORITY["meta"]:
+    if title is None or title[0] >= 2 * _PRIORITY["inline"]:
         visible = _visible_title(root, refs)
         if visible:
             found.offer("title", visible, "heading")
@@ -411,6 +575,14 @@ def extract_metadata(doc: CleanDocument) -> NoticeMetadata:
         tag_title = _title_from_tag(refs)
         if tag_title:
             found.offer("title", tag_title, "title_tag")
+    shown_title = found.best("title")
+    if shown_title is not None and doc.content:  # a list page's first item date is no notice's
+        near = _date_near_title(root, shown_title[2], doc.content_node)
+        if near:
+            found.offer("published_date", near, "near_title")
+    doc_line = _doc_no_line(doc)
+    if doc_line:
+        found.offer("doc_no", doc_line, "body")
     m = _URL_DATE.search(doc.url)
     if m:
         found.offer("published_date", m.group(1), "url")
@@ -419,7 +591,12 @@ def extract_metadata(doc: CleanDocument) -> NoticeMetadata:
     out: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for name, cands in found.candidates.items():
-        for _p, _o, value, source in sorted(cands):
+        ranked = sorted(cands)
+        if name == "publisher":
+            ranked = _untruncated([(p, o, _clean_name(v), src) for p, o, v, src in ranked])
+        for _p, _o, value, source in ranked:
+            if not value:
+                continue
             if name.endswith("_date"):
                 date = parse_date(value)
                 if date is None:
@@ -429,6 +606,10 @@ def extract_metadata(doc: CleanDocument) -> NoticeMetadata:
             else:
                 out[name] = value
             sources[name] = source
+            if name == "published_date" and source == "url":
+                warnings.append(
+                    f"published_date: only the URL path gives a date ({m.group(0) if m else ''}); unchecked"
+                )
             break
     if out.get("index_no"):
         out["index_no_parsed"] = parse_index_no(out["index_no"])

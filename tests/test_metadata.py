@@ -66,9 +66,11 @@ def test_inline_source_line_and_meta_tags() -> None:
     )
     line = "<div class='info'>来源：夷陵区科学技术局\u00a0\u00a0发布时间：2024-05-22 16:20\u00a0\u00a0阅读次数：</div>"
     m = meta_of(article("<h1>夷陵区举办科技活动周启动仪式</h1>" + line + body_html(), head=head))
-    # <meta> outranks the inline line (STYLE: table → meta → inline → body)
-    assert m.publisher == "夷陵区科技局" and m.field_sources["publisher"] == "meta"
-    assert m.published_date == dt.date(2024, 5, 21)
+    # What the page shows outranks <meta> (issue 13: on real pages the <meta> date was the day
+    # the page was regenerated, its source the template's default): table → inline → near the
+    # title → meta → script → body → URL
+    assert m.publisher == "夷陵区科学技术局" and m.field_sources["publisher"] == "inline"
+    assert m.published_date == dt.date(2024, 5, 22)
     m2 = meta_of(article("<h1>夷陵区举办科技活动周启动仪式</h1>" + line + body_html()))
     assert m2.publisher == "夷陵区科学技术局" and m2.field_sources["publisher"] == "inline"
     assert m2.published_date == dt.date(2024, 5, 22)
@@ -135,3 +137,84 @@ def test_label_normalisation() -> None:
     assert normalize_label("索 引 号：") == "索引号"
     assert normalize_label("文\u3000\u3000号:") == "文号"
     assert normalize_label("【发布机构】") == "发布机构"
+
+
+# ----------------------------------------------------------------------------- real-page shapes
+# Grids and info lines as real sites write them (issue 13), written here generically.
+
+
+def test_grid_synonyms_of_real_disclosure_pages() -> None:
+    grid = (
+        "<table><tr><td>信息名称：</td><td colspan='5'>关于举办文化宣传教育活动的通知</td></tr>"
+        "<tr><td>信息索引：</td><td>360A12-07-2024-0008-1</td><td>生成日期：</td><td>2024-06-04</td>"
+        "<td>发文机构：</td><td>某某部办公厅</td></tr><tr><td>发文字号：</td><td>某办函〔2024〕10号</td>"
+        "<td>信息类别：</td><td colspan='3'>高等教育</td></tr></table>"
+    )
+    m = meta_of(article(grid + "<h1>关于举办文化宣传教育活动的通知</h1>" + body_html()))
+    assert (m.index_no, m.doc_no, m.topic, m.publisher) == (
+        "360A12-07-2024-0008-1",
+        "某办函〔2024〕10号",
+        "高等教育",
+        "某某部办公厅",
+    )
+    assert m.written_date == dt.date(2024, 6, 4) and m.field_sources["topic"] == "table"
+    # 生成日期 is the written date: the URL's date, not it, is the publication date here
+    assert m.published_date == dt.date(2024, 3, 12) and m.field_sources["published_date"] == "url"
+    assert any("URL" in w for w in m.warnings)
+
+
+def test_labels_split_by_spacers_and_empty_values() -> None:
+    grid = (
+        "<table><tr><th>索<span style='padding-right:.5em'></span>引<span></span>号：</th><td>K16185922-201704-00036</td>"
+        "<th>有<span></span>效<span></span>性：</th><td>有效</td></tr>"
+        "<tr><td>文件编号：</td><td>关键词：</td><td>发布机构: 某某省教育厅</td></tr></table>"
+    )
+    m = meta_of(article(grid + "<h1>某某省教育厅工作动态</h1>" + body_html()))
+    assert m.index_no == "K16185922-201704-00036" and m.validity == "有效"
+    assert m.doc_no is None and m.publisher == "某某省教育厅"
+
+
+def test_a_disclosure_table_in_columns() -> None:
+    table = (
+        "<table><thead><tr><td>索取号</td><td>发布时间</td><td>发布机构</td><td>文件编号</td><td>备注</td></tr></thead>"
+        "<tr><td>076478684Q/2024-00112</td><td>2024-05-11</td><td>某市卫生健康委员会</td><td>某卫基层〔2024〕5号</td>"
+        "<td></td></tr></table>"
+    )
+    m = meta_of(article(table + "<h1>关于开展主题宣传活动的通知</h1>" + body_html()))
+    assert m.index_no == "076478684Q/2024-00112" and m.doc_no == "某卫基层〔2024〕5号"
+    assert m.publisher == "某市卫生健康委员会" and m.published_date == dt.date(2024, 5, 11)
+    assert m.field_sources["doc_no"] == "columns"
+
+
+def test_the_date_shown_under_the_title_outranks_meta() -> None:
+    head = '<meta name="PubDate" content="2024-12-10 09:00"><meta name="ContentSource" content="四川日报社">'
+    info = "<div class='info'><span>2024年12月07日 08时01分</span><span>来源: 四川日报</span></div>"
+    m = meta_of(article("<h1>医药健康产业供需对接活动举行</h1>" + info + body_html(), head=head))
+    assert m.published_date == dt.date(2024, 12, 7) and m.field_sources["published_date"] == "near_title"
+    assert m.publisher == "四川日报" and m.field_sources["publisher"] != "meta"
+    # with nothing visible, <meta> is the fallback
+    m = meta_of(article("<h1>医药健康产业供需对接活动举行</h1>" + body_html(), head=head))
+    assert m.published_date == dt.date(2024, 12, 10) and m.field_sources["published_date"] == "meta"
+
+
+def test_info_lines_as_news_templates_write_them() -> None:
+    head = '<meta name="ContentSource" content="综合自学习强国、川观新闻、某某医院订阅号">'
+    for line, publisher in [
+        ("<div>2022-05-07 00:00 来源：河北省文化和旅游厅机关党委</div>", "河北省文化和旅游厅机关党委"),
+        ("<div>来源：广西日报 2024-10-17</div>", "广西日报"),
+        ("<div>来源：洪湖市人民政府 |</div>", "洪湖市人民政府"),
+        ("<div>来源：综合自学习强国、川观新闻…】</div>", "综合自学习强国、川观新闻、某某医院订阅号"),
+    ]:
+        m = meta_of(article("<h1>青年优秀美术作品展启幕</h1>" + line + body_html(), head=head))
+        assert m.publisher == publisher, line
+
+
+def test_a_doc_no_printed_atop_the_body_and_a_logo_h1() -> None:
+    page = (
+        "<h1>某某省人民政府门户网站</h1><div class='art'><h1>关于第14040218号建议的复函</h1>"
+        "<p>川卫函〔2025〕46号</p><p>唐某某代表：</p>" + body_html() + "</div>"
+    )
+    m = meta_of(article(page, head="<title>某某省人民政府门户网站 - www.example.gov.cn</title>"
+                        '<meta name="ArticleTitle" content="关于第14040218号建议的复函">'))  # fmt: skip
+    assert m.title == "关于第14040218号建议的复函"
+    assert m.doc_no == "川卫函〔2025〕46号" and m.field_sources["doc_no"] == "body"
