@@ -274,7 +274,36 @@ def _host(url: str) -> str:
         return ""
 
 
-def _is_foreign(url: str, page_site: str) -> bool:
+def _page_sites(doc: CleanDocument) -> frozenset[str]:
+    """The sites that are the page's own: its URL's, the one it names itself (link rel=canonical,
+    og:url, <meta name="url">), and — when none of its links point to its URL's site, as on a
+    saved copy served from elsewhere — the site most of its absolute links point to."""
+    sites = {_site(_host(doc.url))}
+    root = doc.tree
+    for el in root.iter("link", "meta"):
+        rel = (el.get("rel") or "").lower()
+        name = (el.get("name") or el.get("property") or "").lower()
+        if (el.tag == "link" and rel == "canonical") or name in ("og:url", "url"):
+            href = el.get("href") if el.tag == "link" else el.get("content")
+            if href and href.lower().startswith(("http:", "https:", "//")):
+                sites.add(_site(_host(href if ":" in href[:6] else "http:" + href)))
+    hosts: Counter[str] = Counter()
+    for a in root.iter("a"):
+        href = (a.get("href") or "").strip()
+        if href.lower().startswith(("http:", "https:", "//")):
+            h = _host(href if ":" in href[:6] else "http:" + href)
+            if h:
+                hosts[_site(h)] += 1
+    total = sum(hosts.values())
+    if total and not any(hosts[s] for s in sites):
+        top, n = hosts.most_common(1)[0]
+        if n >= max(5, 0.3 * total):
+            sites.add(top)
+    sites.discard("")
+    return frozenset(sites)
+
+
+def _is_foreign(url: str, page_site: frozenset[str]) -> bool:
     """A host that is neither the page's own site, nor government, nor a trusted service."""
     if url.startswith(("/", ".", "#", "?")) or (":" not in url[:12] and not url.startswith("//")):
         return False  # relative: the page's own site
@@ -282,11 +311,11 @@ def _is_foreign(url: str, page_site: str) -> bool:
 
 
 @lru_cache(maxsize=8192)
-def _foreign_host(host: str, page_site: str) -> bool:
+def _foreign_host(host: str, page_site: frozenset[str]) -> bool:
     if not host:
         return False
     bare = _bare_host(host)
-    if _site(host) == page_site:
+    if _site(host) in page_site:
         return False
     cfg = _host_cfg()
     if any(bare == s or bare.endswith("." + s) for s in cfg["government"]):
@@ -500,7 +529,7 @@ def _repeats(norm: str, seeds: list[tuple[int, int]], v: _Vocab) -> dict[str, li
 class _Page:
     doc: CleanDocument
     v: _Vocab
-    site: str
+    site: frozenset[str]  # the registrable domains that are the page's own (_page_sites)
     raw_html: str
     visible: _Text
     body_norm: str | None  # computed when a phrase is found
@@ -510,6 +539,7 @@ class _Page:
     titles: list[str]
     title_ctx: str
     visible_chars: set[str]
+    own_anchors: set[str] | None = None  # normalised texts of links to the page's own site
     phrases: dict[str, _Phrase] = field(default_factory=dict)
     exact: dict[str, list[str]] = field(default_factory=dict)  # raw text -> its evidence strings
 
@@ -636,6 +666,8 @@ def _visible_phrases(page: _Page) -> None:
         cat = v.category[norm[s:e]]
         if _legit(norm, s, e, cat, v, page.topic_page, page.title_ctx) or _title_line(page, s, e):
             continue
+        if _own_link_line(page, s, e) and norm.count(norm[s:e]) == 1:
+            continue  # a portal's own menu item (我的同城约会 on a portal's own dating channel)
         ad = _ad_line(norm, s, e, v)
         grown = _extend(norm, s, e, v)
         if (
@@ -730,6 +762,25 @@ def _ordinary_edge(word: str, joined: str, norm: str, v: _Vocab) -> bool:
         and not v.lexicon.search(word)
         and norm.count(word) > norm.count(joined)
     )
+
+
+def _own_link_line(page: _Page, start: int, end: int) -> bool:
+    """The line holding norm[start:end] is the text of a link to the page's own site."""
+    if page.own_anchors is None:
+        own: set[str] = set()
+        root = page.doc.tree
+        for a in root.iter("a"):
+            href = (a.get("href") or "").strip()
+            if href and not _is_foreign(href, page.site):
+                text = _norm(collapse("".join(a.itertext())))
+                if text:
+                    own.add(text)
+        page.own_anchors = own
+    norm = page.visible.norm
+    a = norm.rfind("\n", max(0, start - 80), start) + 1
+    b = norm.find("\n", end, end + 80)
+    line = norm[a : b if b >= 0 else len(norm)].strip()
+    return bool(line) and line in page.own_anchors
 
 
 def _in_prose(norm: str, start: int, end: int, v: _Vocab) -> bool:
@@ -1211,7 +1262,7 @@ def check_integrity(doc: CleanDocument, meta: NoticeMetadata) -> Integrity:
     page = _Page(
         doc=doc,
         v=v,
-        site=_site(_host(doc.url)),
+        site=_page_sites(doc),
         raw_html=doc.decoded.text,
         visible=_normalise(visible_raw),
         body_norm=None,

@@ -1098,3 +1098,45 @@ def test_every_evidence_string_stands_in_the_page_source() -> None:
             for e in f.evidence:
                 assert e in source, (path.name, f.kind, e)
     assert flagged >= 15  # the injected pages are all there, and flagged
+
+
+def test_a_saved_copy_knows_its_own_site_from_its_links() -> None:
+    """A page read from a file or served from a mirror: its own links (the portal's login panel,
+    its channels, its mobile edition) are not foreign because the URL is another host."""
+    own = "".join(
+        f'<li><a href="https://{h}.portal.example.com/{i}">{t}</a></li>'
+        for i, (h, t) in enumerate(
+            [
+                ("www", "首页"),
+                ("news", "新闻"),
+                ("sports", "体育"),
+                ("ent", "娱乐"),
+                ("mail", "邮箱"),
+                ("www", "我的同城约会"),
+            ]
+        )  # fmt: skip
+    )
+    hidden = (
+        '<div style="display:none"><a href="https://reg.portal.example.com/login">登录</a>'
+        '<a href="https://reg.portal.example.com/vip">注册VIP邮箱</a>'
+        '<a href="https://app.portal.example.com/dl">免费下载官方手机邮箱应用</a></div>'
+    )
+    html = article(f"<ul class='nav'>{own}</ul>" + _BODY + hidden)
+    res = integrity(html, url="http://mirror.example.net/saved/page.html")
+    assert res.status == "clean", [f.model_dump() for f in res.findings]
+    # the same panel on a page whose links all go to one other site is foreign there
+    spam = '<div style="display:none">' + "".join(
+        f'<a href="http://www.bc{i}.example/">澳门新葡京{i}</a>' for i in range(3)
+    )
+    assert (
+        integrity(
+            html.replace("</body>", spam + "</div></body>"), url="http://mirror.example.net/p.html"
+        ).status
+        == "suspect"
+    )
+
+
+def test_a_lexicon_term_in_a_foreign_link_is_still_evidence() -> None:
+    html = article(_BODY + '<ul><li><a href="http://www.tc-yh.example/">同城约会</a></li></ul>')
+    res = integrity(html)
+    assert res.status == "suspect" and any("同城约会" in e for f in res.findings for e in f.evidence)
