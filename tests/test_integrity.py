@@ -1114,7 +1114,7 @@ def test_a_saved_copy_knows_its_own_site_from_its_links() -> None:
                 ("mail", "邮箱"),
                 ("www", "我的同城约会"),
             ]
-        )  # fmt: skip
+        )
     )
     hidden = (
         '<div style="display:none"><a href="https://reg.portal.example.com/login">登录</a>'
