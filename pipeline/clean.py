@@ -603,10 +603,8 @@ def _walk_lines(root: Any) -> list[_Line]:
                     flush(owners[-1])
             elif tag in BLOCK_TAGS:
                 if in_data_table and tag not in ("tr", "table"):
-                    if tag in ("td", "th") and cur.parts:
-                        add(" | ")
-                    elif cur.parts:
-                        add(" ")
+                    if cur.parts:
+                        add(" ")  # cells of a row: a space, as a browser's text gives them
                 else:
                     flush(el)
                     owners.append(el)
@@ -828,6 +826,25 @@ def _title_texts(root: Any) -> list[str]:
     return [s for s in out if s]
 
 
+@cache
+def _metadata_labels() -> frozenset[str]:
+    labels = load("metadata")["labels"]
+    return frozenset(re.sub(r"\s+", "", lbl) for names in labels.values() for lbl in names)
+
+
+def _mark_label_rows(lines: list[_Line], texts: list[str]) -> None:
+    """A disclosure table in columns (索取号 发布时间 发布机构 文件编号 | its values below): the
+    header row is a line of three or more metadata labels, and the row after it is its values.
+    Both are metadata, not article text."""
+    labels = _metadata_labels()
+    for i, text in enumerate(texts):
+        cells = text.split()
+        if len(cells) >= 3 and sum(c.rstrip("：:") in labels for c in cells) >= len(cells) - 1:
+            lines[i].furniture = True
+            if i + 1 < len(lines) and lines[i + 1].owner.getparent() is lines[i].owner.getparent():
+                lines[i + 1].furniture = True
+
+
 def _is_title_line(text: str, titles: list[str]) -> bool:
     squeezed = text.replace(" ", "")
     return len(squeezed) >= 4 and any(squeezed in t.replace(" ", "") for t in titles)
@@ -876,21 +893,30 @@ def strip_boilerplate(
     node, score = _choose_content(lines, texts, body)
 
     content: list[TextLine] = []
+    set_aside: list[str] = []
     strategy: str = "none"
     if score > 0:
+        cfg = load("clean")
+        doc_no_line = re.compile(cfg["doc_no_line"])
+        trailing_label = re.compile(cfg["trailing_label"])
+        _mark_label_rows(lines, texts)
         inside = set(node.iter())
         started = False
         for line, text in zip(lines, texts, strict=True):
-            if line.owner not in inside or line.furniture:
+            if line.owner not in inside:
                 continue
-            if (
-                not started
-                and (line.owner.tag in ("h1", "h2", "h3") or line.align == "center")
-                and _is_title_line(text, titles)
-            ):
-                continue  # the title repeated at the top of the article
+            if line.furniture:
+                set_aside.append(text)
+                continue
+            if not started and _is_title_line(text, titles):
+                continue  # the title repeated at the top of the article (a heading or a styled div)
+            if len(content) < 3 and doc_no_line.match(text):
+                set_aside.append(text)  # the 文号 printed atop the notice: metadata, not its text
+                continue
             started = True
             content.append(_to_textline(line, text))
+        while content and trailing_label.match(content[-1].text):
+            set_aside.append(content.pop().text)  # an empty 附件： that ends the block
         strategy = "density"
 
     script_fields, script_html = _script_data(scripts, max_script_chars)
@@ -923,6 +949,7 @@ def strip_boilerplate(
         content_strategy=strategy,
         links_near_content=links,
         hidden=hidden,
+        set_aside=set_aside,
         scripts=scripts,
         script_fields=script_fields,
         warnings=warnings,

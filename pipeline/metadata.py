@@ -517,8 +517,8 @@ def _unlabelled_date(run: str) -> str | None:
 
 def _doc_no_line(doc: CleanDocument) -> str | None:
     """A 文号 printed as a line of its own at the top of the body (川卫函〔2025〕46号)."""
-    for line in doc.content[:3]:
-        text = line.text.strip()
+    for text in [*doc.set_aside[:6], *(line.text for line in doc.content[:3])]:
+        text = text.strip()
         if _DOC_NO.match(text) and len(text) <= 30:
             return text
     return None

@@ -109,6 +109,11 @@ class CleanDocument(_Model):
         default_factory=list, description="Links in the main text and in the blocks right after it"
     )
     hidden: list[HiddenBlock] = Field(default_factory=list)
+    set_aside: list[str] = Field(
+        default_factory=list,
+        description="Lines inside the article block that are not its text (a 文号 line atop it, "
+        "furniture and metadata lines), in order: later stages may read them",
+    )
     scripts: list[str] = Field(default_factory=list, description="Inline script texts, as found")
     script_fields: dict[str, str] = Field(
         default_factory=dict, description="String fields of inline JSON/JS article data (title, source, ...)"

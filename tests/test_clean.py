@@ -81,7 +81,11 @@ def test_tables_inside_the_article_keep_rows_and_cells_in_order() -> None:
     )
     doc = cleaned(article(f"<div id='zoom'>{body_html()}{table}</div>"))
     lines = doc.body_text.split("\n")
-    assert lines[-3:] == ["序号 | 单位 | 人数", "1 | 市水利局 | 12", "2 | 市应急管理局 | 8"]
+    assert lines[-3:] == [
+        "序号 单位 人数",
+        "1 市水利局 12",
+        "2 市应急管理局 8",
+    ]  # cells as a browser shows them
 
 
 def test_related_list_and_pager_after_article_are_not_body() -> None:
@@ -191,3 +195,41 @@ def test_font_size_zero_that_children_reset_is_not_hidden() -> None:
     doc = cleaned(html)
     assert _PARAS[0] in doc.body_text
     assert [b.text for b in doc.hidden] == ["澳门新葡京"]
+
+
+_MORE = "".join(
+    f"<p>{p}</p>"
+    for p in [
+        "活动分为动员部署、组织实施、总结提升三个阶段，各阶段工作要求另行通知，请各单位认真对照落实。",
+        "各单位要加强宣传引导，充分利用网站、微信公众号等平台，广泛宣传活动的重要意义和经验做法。",
+        "活动期间，各单位要加强值班值守，严格执行信息报送制度，遇有重要情况及时报告，不得迟报漏报。",
+        "各单位要把活动与日常工作结合起来，统筹安排，合理调配力量，做到两手抓、两不误、两促进。",
+    ]
+)
+
+
+def test_furniture_inside_the_article_block_is_set_aside() -> None:
+    html = (
+        "<html><head><title>关于举办文化宣传教育活动的通知_某某部</title></head><body><div class='art'>"
+        "<h1>关于举办文化宣传教育活动的通知</h1><table><tr><td>索取号</td><td>发布时间</td><td>发布机构</td><td>文件编号</td></tr>"
+        "<tr><td>076478684Q/2024-00112</td><td>2024-05-11</td><td>某市卫生健康委员会</td><td>某卫〔2024〕5号</td></tr></table>"
+        "<p>某办函〔2024〕10号</p><p>各有关单位：</p>"
+        f"{_copy()}{_MORE}<p>主办单位：某某部思想政治工作司</p><p>承办单位：某某宣传教育中心</p>"
+        "<p>来源：某某日报 记者：王某某</p><p>见习记者 王一凡</p><p>· 【打印页面】</p><p>打印|关闭</p>"
+        "<p>相关附件</p><p>附件：</p></div></body></html>"
+    )
+    doc = cleaned(html)
+    lines = doc.body_text.split("\n")
+    assert lines[0] == "各有关单位：" and lines[-1] == "承办单位：某某宣传教育中心", lines
+    assert "主办单位：某某部思想政治工作司" in lines  # an event notice's own lines, not a footer
+    assert "某办函〔2024〕10号" in doc.set_aside and "索取号 发布时间 发布机构 文件编号" in doc.set_aside
+    for furniture in ["076478684Q", "来源：", "见习记者", "打印", "相关附件", "附件："]:
+        assert furniture not in doc.body_text, furniture
+
+
+def test_table_cells_are_separated_as_a_browser_shows_them() -> None:
+    rows = "".join(
+        f"<tr><td>{i}</td><td>张某某</td><td>某某市博物馆</td><td>副研究馆员</td></tr>" for i in range(1, 4)
+    )
+    doc = cleaned(f"<html><body><div>{_copy()}<table>{rows}</table></div></body></html>")
+    assert "1 张某某 某某市博物馆 副研究馆员" in doc.body_text.split("\n")
