@@ -657,6 +657,46 @@ def is_furniture_line(text: str) -> bool:
     )
 
 
+@cache
+def _document_line() -> re.Pattern[str]:
+    docs = load("documents")
+    exts = "|".join(docs["document_extensions"])
+    return re.compile(rf"(?:{docs['attachment_text']})|\.(?:{exts})\s*$", re.I)
+
+
+def _short_notice(lines: list[_Line], texts: list[str], titles: list[str]) -> Any | None:
+    """A notice too short for the density score (a two-sentence 公示 with its 附件, a line and an
+    attachment): the lines right after the visible title, up to the next furniture, when they
+    hold a written sentence or an attachment. The block that holds them all is the article."""
+    cfg = load("clean")
+    punct = cfg["prose_punctuation"]
+    doc_line = _document_line()
+    start = next(
+        (i for i, (ln, t) in enumerate(zip(lines, texts, strict=True)) if not ln.neg and _is_title_line(t, titles)),
+        None,
+    )
+    if start is None:
+        return None
+    picked: list[_Line] = []
+    for line, text in zip(lines[start + 1 :], texts[start + 1 :], strict=True):
+        attachment = bool(doc_line.search(text))
+        n = len(text.replace(" ", "")) or 1
+        if line.furniture and not picked:
+            continue  # the info line under the title
+        if line.neg or line.furniture or (line.link_chars / n >= 0.5 and not attachment):
+            break
+        picked.append(line)
+        if len(picked) > 12:
+            return None  # a long run the density score did not take is no short notice
+    if not any(doc_line.search(ln.text()) or any(c in ln.text() for c in punct) for ln in picked):
+        return None
+    path = [picked[0].owner, *picked[0].owner.iterancestors()]  # candidates, deepest first
+    for line in picked[1:]:
+        mine = {line.owner, *line.owner.iterancestors()}
+        path = [el for el in path if el in mine]
+    return path[0] if path else None
+
+
 def _line_score(line: _Line, text: str, cfg: dict[str, Any]) -> float:
     n = len(text.replace(" ", ""))
     if n == 0:
@@ -891,6 +931,10 @@ def strip_boilerplate(
     for line, text in zip(lines, texts, strict=True):
         line.furniture = is_furniture_line(text)
     node, score = _choose_content(lines, texts, body)
+    if score <= 0:
+        short = _short_notice(lines, texts, titles)
+        if short is not None:
+            node, score = short, 1.0
 
     content: list[TextLine] = []
     set_aside: list[str] = []

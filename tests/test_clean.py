@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from pipeline.clean import strip_boilerplate
 from tests.conftest import article, cleaned, decoded
 
@@ -233,3 +235,34 @@ def test_table_cells_are_separated_as_a_browser_shows_them() -> None:
     )
     doc = cleaned(f"<html><body><div>{_copy()}<table>{rows}</table></div></body></html>")
     assert "1 张某某 某某市博物馆 副研究馆员" in doc.body_text.split("\n")
+
+
+@pytest.mark.parametrize(
+    "article_html",
+    [
+        "<p>现将2024年度拟入选人员名单予以公示。</p><p>附件：<a href='/files/md.pdf'>2024年度拟入选人员名单.pdf</a></p>",
+        "<p><a href='/files/md.pdf'>附件：2024年度拟入选人员名单.pdf</a></p>",
+    ],
+    ids=["sentence-and-attachment", "attachment-only"],
+)
+def test_a_notice_too_short_for_the_density_score_is_found(article_html: str) -> None:
+    html = (
+        "<html><head><title>关于2024年度拟入选人员名单的公示_某某市人民政府</title></head><body>"
+        "<div class='nav'><a href='/'>首页</a><a href='/zwgk/'>政务公开</a></div>"
+        "<h1>关于2024年度拟入选人员名单的公示</h1><div class='info'>发布时间：2024-05-01</div>"
+        f"<div id='zoom'>{article_html}</div><div class='footer'>网站标识码：1100000001</div></body></html>"
+    )
+    doc = cleaned(html)
+    assert doc.body_text.endswith("附件：2024年度拟入选人员名单.pdf") and "网站标识码" not in doc.body_text
+    assert [ln.href for ln in doc.links_near_content] == ["http://www.example.gov.cn/files/md.pdf"]
+
+
+def test_a_login_popup_is_never_the_article() -> None:
+    html = (
+        "<html><head><title>关于开展安全检查的通知_某某省人民政府</title></head><body><h1>关于开展安全检查的通知</h1>"
+        "<div id='zoom'><p>各单位：现将有关事项通知如下，请认真贯彻落实。</p></div>"
+        "<div class='box' id='favor'><p>您还未登录，请登录后进行收藏！</p><p>是否“确认”跳转到登录页？</p><p>确认 取消</p></div>"
+        "<div class='layui-layer'><p>您访问的链接即将离开“某某省人民政府”门户网站，是否继续？</p></div></body></html>"
+    )
+    doc = cleaned(html)
+    assert doc.body_text == "各单位：现将有关事项通知如下，请认真贯彻落实。"
