@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint typecheck pytest bench bench-crawl bench-store bench-reprocess eval clean
+.PHONY: demo test lint typecheck pytest bench bench-quality bench-crawl bench-store bench-reprocess eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ test: lint typecheck pytest
 
 bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/bench_extract.py
+
+bench-quality: $(VENV)/.bench-installed
+	$(BIN)/python bench/quality_real.py --corpus fixtures/real
 
 bench-crawl: $(VENV)/.installed
 	$(BIN)/python bench/bench_crawl.py --pages 1000,5000

@@ -672,7 +672,11 @@ def _short_notice(lines: list[_Line], texts: list[str], titles: list[str]) -> An
     punct = cfg["prose_punctuation"]
     doc_line = _document_line()
     start = next(
-        (i for i, (ln, t) in enumerate(zip(lines, texts, strict=True)) if not ln.neg and _is_title_line(t, titles)),
+        (
+            i
+            for i, (ln, t) in enumerate(zip(lines, texts, strict=True))
+            if not ln.neg and _is_title_line(t, titles)
+        ),
         None,
     )
     if start is None:

@@ -467,9 +467,11 @@ def _date_near_title(root: Any, title: str, content: Any) -> str | None:
     if body is None:
         return None
     squeezed = title.replace(" ", "")
+    lead = squeezed[:4]
     heading = None
     for el in body.iter():
-        if isinstance(el.tag, str) and len(el) <= 6:
+        # cheap filter first: the title's first characters open the element's own text
+        if isinstance(el.tag, str) and len(el) <= 6 and el.text and lead in el.text.replace(" ", ""):
             text = _joined_text(el).replace(" ", "")
             if text and text == squeezed:
                 heading = el
@@ -512,6 +514,22 @@ def _unlabelled_date(run: str) -> str | None:
             if lab and labels.get(normalize_label(lab.group(1)), "published_date") != "published_date":
                 continue
             return m.group(0)
+    return None
+
+
+_WRITE_STRING = re.compile(r"""document\.write(?:ln)?\s*\(\s*(["'])(.{0,300}?)\1""", re.S)
+
+
+def _date_written_by_script(scripts: list[str]) -> str | None:
+    """A date a script writes into the page (document.write("发布时间：2024-05-21")): the
+    page shows it although the HTML does not hold it as text."""
+    for js in scripts:
+        if js.startswith("src=") or "document.write" not in js:
+            continue
+        for m in _WRITE_STRING.finditer(js):
+            literal = re.sub(r"<[^>]*>", " ", m.group(2))
+            if parse_date(literal) and not re.search(r"getFullYear|new Date", literal):
+                return collapse(literal)[:80]
     return None
 
 
@@ -561,6 +579,9 @@ def extract_metadata(doc: CleanDocument) -> NoticeMetadata:
     for name, value in doc.script_fields.items():
         if name in METADATA_FIELDS:
             found.offer(name, value, "script")
+    written = _date_written_by_script(doc.scripts)
+    if written:
+        found.offer("published_date", written, "script", late=True)
     refs = _title_refs(root)
     title = found.best("title")
     # A visible heading outranks <meta> and the <title> tag: archivists cite what the page shows.

@@ -218,3 +218,15 @@ def test_a_doc_no_printed_atop_the_body_and_a_logo_h1() -> None:
                         '<meta name="ArticleTitle" content="关于第14040218号建议的复函">'))  # fmt: skip
     assert m.title == "关于第14040218号建议的复函"
     assert m.doc_no == "川卫函〔2025〕46号" and m.field_sources["doc_no"] == "body"
+
+
+def test_a_date_written_by_script_is_a_late_fallback() -> None:
+    js = "<script>document.write('<span>发布时间：2024-05-21</span>');</script>"
+    m = meta_of(article("<h1>关于开展安全检查的通知</h1><div class='info'>" + js + "</div>" + body_html()))
+    assert m.published_date == dt.date(2024, 5, 21) and m.field_sources["published_date"] == "script"
+    # <meta> outranks it; the URL's date ranks below it
+    head = '<meta name="PubDate" content="2024-05-20">'
+    m = meta_of(
+        article("<h1>关于开展安全检查的通知</h1><div class='info'>" + js + "</div>" + body_html(), head=head)
+    )
+    assert m.published_date == dt.date(2024, 5, 20)
