@@ -193,7 +193,7 @@ class _PageCss:
     are skipped: print-only and small-screen hiding is not hiding from a reader.
     """
 
-    hidden: dict[str, str] = field(default_factory=dict)  # key -> the selector as written
+    hidden: dict[str, list[str]] = field(default_factory=dict)  # key -> the selectors as written
     sized: set[str] = field(default_factory=set)  # keys whose rule sets a visible font-size
     color: dict[str, str] = field(default_factory=dict)
     background: dict[str, str] = field(default_factory=dict)
@@ -252,7 +252,7 @@ def _page_css(root: Any) -> _PageCss:
                 if key is None:
                     continue
                 if hides:
-                    page.hidden[key] = sel
+                    page.hidden.setdefault(key, []).append(sel)
                 if sized:
                     page.sized.add(key)
                 if color and " " not in sel and ">" not in sel:
@@ -427,6 +427,41 @@ def _resized_inside(el: Any, page: _PageCss) -> bool:
     return False
 
 
+_SHOWN_INLINE = re.compile(r"(?<![-\w])display\s*:\s*(?!none)[a-z-]+", re.I)
+_COMPOUND = re.compile(r"([a-z][\w-]*)?((?:[.#][\w-]+)*)", re.I)
+
+
+def _matches(el: Any, compound: str) -> bool:
+    m = _COMPOUND.fullmatch(compound)
+    if not m:
+        return True  # a form we do not read: as before, the rule applies
+    tag, rest = m.group(1), m.group(2)
+    if tag and (not isinstance(el.tag, str) or el.tag.lower() != tag.lower()):
+        return False
+    classes = set((el.get("class") or "").split())
+    for part in re.findall(r"[.#][\w-]+", rest):
+        if part[0] == "." and part[1:] not in classes:
+            return False
+        if part[0] == "#" and el.get("id") != part[1:]:
+            return False
+    return True
+
+
+def _in_context(el: Any, selector: str) -> bool:
+    """The element stands where a descendant selector points: ``.tab .content{display:none}``
+    hides the .content inside a .tab, not every .content of the page (a real page lost its
+    article to such a rule)."""
+    compounds = [c for c in re.split(r"[\s>]+", selector.strip()) if c][:-1]
+    node = el.getparent()
+    for compound in reversed(compounds):
+        while node is not None and not _matches(node, compound):
+            node = node.getparent()
+        if node is None:
+            return False
+        node = node.getparent()
+    return True
+
+
 def _hidden_reason(el: Any, page: _PageCss) -> str | None:
     if el.tag in ("body", "html"):
         return None  # body{display:none} until a script shows it (no flash of unstyled page)
@@ -437,10 +472,11 @@ def _hidden_reason(el: Any, page: _PageCss) -> str | None:
         m = _hidden_style_regex().search(style)
         if m and not ("font-size" in m.group(0).lower() and _resized_inside(el, page)):
             return f"style {collapse(m.group(0))}"
-    if page.hidden:
+    if page.hidden and not (style and _SHOWN_INLINE.search(style)):  # inline display:block wins
         for key in _css_keys(el):
-            if key in page.hidden:
-                return f"stylesheet hides {page.hidden[key]}"
+            for sel in page.hidden.get(key, ()):
+                if _in_context(el, sel):
+                    return f"stylesheet hides {sel}"
     if el.tag == "marquee":
         reason = _marquee_reason(el)
         if reason:
@@ -827,7 +863,7 @@ def _script_data(scripts: list[str], max_chars: int) -> tuple[dict[str, str], st
         script = script[:budget]
         budget -= len(script)
         for m in _JS_FIELD.finditer(script):
-            name = want.get(m.group(1).lower())
+            name = want.get(m.group(1).lower().replace("_", ""))  # publish_time is publishtime
             if not name:
                 continue
             value = _js_unquote(m.group(2))
@@ -885,8 +921,68 @@ def _mark_label_rows(lines: list[_Line], texts: list[str]) -> None:
         cells = text.split()
         if len(cells) >= 3 and sum(c.rstrip("：:") in labels for c in cells) >= len(cells) - 1:
             lines[i].furniture = True
-            if i + 1 < len(lines) and lines[i + 1].owner.getparent() is lines[i].owner.getparent():
-                lines[i + 1].furniture = True
+            table = next(lines[i].owner.iterancestors("table"), None)
+            if (
+                i + 1 < len(lines)
+                and table is not None
+                and table in lines[i + 1].owner.iterancestors("table")
+            ):
+                lines[i + 1].furniture = True  # the values row (in <tbody> under a <thead> of labels)
+
+
+def _is_grid_table(table: Any) -> bool:
+    """A label | value table (采购项目名称 | …, 品目 | …): three or more rows of 2 or 4 cells whose
+    label cells are short and hold no sentence."""
+    rows = [tr for tr in table.iter("tr")]
+    if len(rows) > 40:
+        return False
+    pairs = 0
+    other = 0
+    for tr in rows:
+        cells = [c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]
+        if len(cells) == 1:
+            continue  # a heading row across the table (公告信息：)
+        labels = [collapse(text_of(c)) for c in cells[::2]]
+        if len(cells) in (2, 4) and all(
+            t and len(t) <= 12 and not any(ch in t for ch in "，。；,;") for t in labels
+        ):
+            pairs += 1
+        else:
+            other += 1
+    return pairs >= 3 and pairs >= 3 * other
+
+
+def _mark_leading_grids(
+    node: Any, lines: list[_Line], texts: list[str], punct: str, titles: list[str]
+) -> None:
+    """A label | value grid that opens the article block, before any written sentence (a
+    procurement notice's 公告概要, a disclosure grid inside the article block): metadata, as the
+    grid above the title is. A grid after the text has begun is the notice's own table, and so
+    is a grid with no written text after it (a 行政处罚信息公开表 is all grid)."""
+    inside = set(node.iter())
+    grids: dict[Any, bool] = {}
+    marked: list[_Line] = []
+    heading: list[_Line] = []  # a label line right above a grid (公告概要：) belongs to it
+    begun = False
+    for line, text in zip(lines, texts, strict=True):
+        if line.owner not in inside or line.furniture or _is_title_line(text, titles):
+            continue
+        prose = len(text) >= 15 and any(c in text for c in punct)
+        table = next((a for a in line.owner.iterancestors("table")), None)
+        if table is not None:
+            if table not in grids:
+                grids[table] = _is_grid_table(table)
+            if grids[table]:
+                marked += [*heading, line]
+                heading = []
+                continue
+        if prose:
+            begun = True
+            break
+        heading = [line] if len(text) <= 10 and text.rstrip().endswith(("：", ":")) else []
+    if begun:
+        for line in marked:
+            line.furniture = True
 
 
 def _is_title_line(text: str, titles: list[str]) -> bool:
@@ -948,11 +1044,18 @@ def strip_boilerplate(
         doc_no_line = re.compile(cfg["doc_no_line"])
         trailing_label = re.compile(cfg["trailing_label"])
         _mark_label_rows(lines, texts)
+        _mark_leading_grids(node, lines, texts, cfg["prose_punctuation"], titles)
+        related_heading = re.compile(cfg["related_heading"])
         inside = set(node.iter())
         started = False
+        related = False  # in the linked titles under a 延伸阅读 / 相关新闻 heading
         for line, text in zip(lines, texts, strict=True):
             if line.owner not in inside:
                 continue
+            if related and line.link_chars >= 0.5 * max(1, len(text.replace(" ", ""))):
+                set_aside.append(text)
+                continue
+            related = bool(related_heading.match(text))
             if line.furniture:
                 set_aside.append(text)
                 continue
@@ -965,6 +1068,12 @@ def strip_boilerplate(
             content.append(_to_textline(line, text))
         while content and trailing_label.match(content[-1].text):
             set_aside.append(content.pop().text)  # an empty 附件： that ends the block
+        if content:
+            last = content[-1]
+            cut = re.compile(cfg["trailing_widget"]).search(last.text)
+            if cut and cut.start() > 0:  # 返回搜狐，查看更多 glued to the last paragraph
+                set_aside.append(last.text[cut.start() :])
+                content[-1] = last.model_copy(update={"text": last.text[: cut.start()].rstrip()})
         strategy = "density"
 
     script_fields, script_html = _script_data(scripts, max_script_chars)

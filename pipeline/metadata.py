@@ -79,6 +79,11 @@ _DOC_NO = re.compile(
 )
 
 
+_LEADING_DATE = re.compile(
+    r"^(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\d{1,2}[:：时]\d{1,2}(?:[:：分]\d{1,2}秒?)?)?"
+)
+
+
 def normalize_label(text: str) -> str:
     """'索 引 号：' → '索引号'."""
     return _LABEL_STRIP.sub("", text).rstrip(_COLON)
@@ -269,15 +274,14 @@ def _scan_pairs(root: Any, found: _Found, labels: dict[str, str], ignored: froze
             continue
         # no label's first character and no colon in reach: not a pair (most elements)
         lead = _LABEL_LEAD.match(first).end()  # type: ignore[union-attr]  # matches the empty string
-        if (
-            (lead >= len(first) or first[lead] not in initials)
-            and "：" not in first[:30]
-            and ":" not in first[:30]
-        ):
+        window = first[lead : lead + 40]  # past the indentation of the source
+        if (not window or window[0] not in initials) and "：" not in window[:30] and ":" not in window[:30]:
             continue
-        head = _LABEL_STRIP.sub("", first[:30])
-        if len(head) < 4 and len(el):  # 索<span></span>引<span></span>号：: the label is split by spacers
-            head = _LABEL_STRIP.sub("", text_of(el)[:30])
+        head = _LEADING_DATE.sub(
+            "", _LABEL_STRIP.sub("", window)
+        )  # "2020年07月04日 来源：…" opens with its date
+        if len(head) < 4 and len(el) and not any(c in head for c in _COLON):
+            head = _LABEL_STRIP.sub("", text_of(el).lstrip()[:30])  # 索<span/>引<span/>号：: split by spacers
         if not head or not (head.startswith(prefixes) or "：" in head[:13] or ":" in head[:13]):
             continue
         text = text_of(el)
@@ -384,7 +388,11 @@ def _scan_meta(root: Any, found: _Found) -> None:
     for meta in root.iter("meta"):
         name = (meta.get("name") or meta.get("property") or "").strip().lower()
         if name in mapping:
-            found.offer(mapping[name], collapse(meta.get("content") or ""), "meta")
+            value = collapse(meta.get("content") or "")
+            m = _PAIR_START.match(value)
+            if m and normalize_label(m.group(1)) in _label_map():
+                value = value[m.end() :]  # content="来源：人民网-人民日报海外版"
+            found.offer(mapping[name], value, "meta")
 
 
 def _title_refs(root: Any) -> list[str]:
@@ -491,6 +499,10 @@ def _date_near_title(root: Any, title: str, content: Any) -> str | None:
             continue
         if content is not None and el is content:
             break
+        if event == "start" and el.tag == "a":
+            link = collapse(text_of(el))
+            if len(link) >= 8 and not parse_date(link):
+                break  # a list of linked titles (关联稿件) has begun: its dates are other notices'
         if event == "start" and isinstance(el.tag, str) and el.text:
             seen.append(el.text)
         elif event == "end" and el.tail:
@@ -517,6 +529,9 @@ def _unlabelled_date(run: str) -> str | None:
     return None
 
 
+_TITLE_DOC_NO = re.compile(
+    r"[（(]\s*([\u4e00-\u9fff]{1,12}[〔\[［【]\s*(?:19|20)\d{2}\s*[〕\]］】]\s*(?:第\s*)?\d{1,6}\s*号)\s*[)）]\s*$"
+)
 _WRITE_STRING = re.compile(r"""document\.write(?:ln)?\s*\(\s*(["'])(.{0,300}?)\1""", re.S)
 
 
@@ -537,16 +552,23 @@ def _doc_no_line(doc: CleanDocument) -> str | None:
     """A 文号 printed as a line of its own at the top of the body (川卫函〔2025〕46号)."""
     for text in [*doc.set_aside[:6], *(line.text for line in doc.content[:3])]:
         text = text.strip()
-        if _DOC_NO.match(text) and len(text) <= 30:
+        if _DOC_NO.match(text) and len(text) <= 30 and not re.search(r"\s", text):
             return text
     return None
 
 
+@cache
+def _trailers() -> re.Pattern[str]:
+    words = "|".join(re.escape(w) for w in sorted(load("metadata")["value_trailers"], key=len, reverse=True))
+    return re.compile(rf"\s+(?:{words})\s*$")
+
+
 def _clean_name(value: str) -> str:
-    """A 来源 value as an info line runs it on: '广西日报 2024-10-17' → '广西日报', '某某市人民政府 |' → …"""
+    """A 来源 value as an info line runs it on: '广西日报 2024-10-17' → '广西日报', '某某市人民政府 |',
+    '求是网 参与互动' → …"""
     prev = None
     while prev != value:
-        prev, value = value, _NAME_TAIL.sub("", value).strip()
+        prev, value = value, _trailers().sub("", _NAME_TAIL.sub("", value)).strip()
     return value
 
 
@@ -604,9 +626,18 @@ def extract_metadata(doc: CleanDocument) -> NoticeMetadata:
     doc_line = _doc_no_line(doc)
     if doc_line:
         found.offer("doc_no", doc_line, "body")
+    shown = found.best("title")
+    if shown is not None:
+        in_title = _TITLE_DOC_NO.search(shown[2])
+        if in_title:
+            found.offer("doc_no", in_title.group(1), "title_tag")  # 关于…的通知（某政发〔2024〕3号）
     m = _URL_DATE.search(doc.url)
     if m:
         found.offer("published_date", m.group(1), "url")
+    if not doc.content:  # a list page or an empty template: no notice, so no guessed date
+        found.candidates["published_date"] = [
+            c for c in found.candidates.get("published_date", []) if c[3] not in ("script", "near_title", "url")
+        ]
 
     warnings: list[str] = []
     out: dict[str, Any] = {}

@@ -266,3 +266,67 @@ def test_a_login_popup_is_never_the_article() -> None:
     )
     doc = cleaned(html)
     assert doc.body_text == "各单位：现将有关事项通知如下，请认真贯彻落实。"
+
+
+def test_stylesheet_hiding_follows_the_selector_and_the_inline_style() -> None:
+    html = (
+        "<html><head><style>.tabs .content{display:none} .content,.footer{display:none}"
+        ".x{display:none}</style></head><body>"
+        f"<div class='tabs'><div class='content'>标签页里的隐藏内容。</div></div>"
+        f"<div class='content main' style='display: block;'>{_copy()}</div>"
+        "<div class='x' style='color:red'>一段隐藏的文字，读者看不见。</div></body></html>"
+    )
+    doc = cleaned(html)
+    assert _PARAS[0] in doc.body_text  # display:block inline wins over the stylesheet
+    assert sorted(b.text for b in doc.hidden) == ["一段隐藏的文字，读者看不见。", "标签页里的隐藏内容。"]
+    # a descendant rule hides only inside its context
+    html2 = f"<html><head><style>.tabs .content{{display:none}}</style></head><body><div class='content'>{_copy()}</div></body></html>"
+    assert _PARAS[0] in cleaned(html2).body_text
+
+
+def test_news_portal_furniture_inside_the_article() -> None:
+    html = (
+        "<html><head><title>某地举办文化活动_某某网</title></head><body><div class='article'>"
+        "<h1>某地举办文化活动</h1><p>2023-11-02 20:13 来源: 某某政务</p><p>发布于：北京市</p>"
+        "<p>（原标题：某地举办文化活动 群众踊跃参与）</p>"
+        f"{_copy()}{_MORE}{_MORE.replace('各单位', '各部门')}"
+        "<p>延伸阅读</p><p><a href='/a/1.html'>某地文化活动综述</a></p><p><a href='/a/2.html'>文化惠民在行动</a></p>"
+        "<p>（编辑：王某 李某）</p><p>(责编：宋某某、赵某某)</p><p>【纠错】 责任编辑： 焦某</p>"
+        "<p>本文来源：某某客户端 责任编辑：某某_NBJ11143</p>"
+        "<p>平台声明：该文观点仅代表作者本人，某某号系信息发布平台，仅提供信息存储空间服务。</p>"
+        "<p>阅读 ()</p><p>打印 微博</p><p>用微信扫一扫，点击右上角分享按钮，将本文分享给您的好友或朋友圈。</p>"
+        "</div><div class='banquanmianze'><p>版权与免责声明</p><p>1.凡本站注明“文章类型：原创”的所有作品，其版权属于本站所有。"
+        "其他媒体转载时必须注明来源，违者依法追究责任。</p></div></body></html>"
+    )
+    doc = cleaned(html)
+    lines = doc.body_text.split("\n")
+    assert lines[0] == _PARAS[0] and lines[-1].startswith("各部门要把活动"), lines
+
+
+def test_a_grid_that_opens_the_article_is_metadata_unless_it_is_the_article() -> None:
+    grid = (
+        "<p>公告概要：</p><table><tr><td colspan='2'>公告信息：</td></tr>"
+        "<tr><td>采购项目名称</td><td>某某县安防工程十标</td></tr><tr><td>品目</td><td>货物/专用设备</td></tr>"
+        "<tr><td>采购单位</td><td>某某县公路建设养护中心</td></tr><tr><td>行政区域</td><td>某某县</td>"
+        "<td>公告时间</td><td>2021年06月10日</td></tr></table>"
+    )
+    doc = cleaned(f"<html><body><div class='detail'>{grid}{_copy()}</div></body></html>")
+    assert doc.body_text.split("\n")[0] == _PARAS[0] and "品目" in " ".join(doc.set_aside)
+    # a page whose whole article is such a grid (a 行政处罚信息公开表) keeps it
+    penalty = (
+        "<table><tr><td>决定书文号</td><td>某金罚决字〔2024〕36号</td></tr><tr><td>当事人</td><td>某某保险股份有限公司</td></tr>"
+        "<tr><td>主要违法事实</td><td>一、委托未取得合法资格的个人从事保险销售活动；二、财务业务数据不真实，编制虚假的报告、报表。</td></tr>"
+        "<tr><td>处罚依据</td><td>《保险公司管理规定》第五十四条、第六十九条，《中华人民共和国保险法》第八十六条等。</td></tr>"
+        "<tr><td>处罚决定</td><td>对该公司罚款人民币二十万元；对相关责任人员给予警告并罚款。</td></tr></table>"
+    )
+    doc = cleaned(
+        f"<html><body><div class='detail'>{penalty}</div><div class='footer'>网站标识码：1</div></body></html>"
+    )
+    assert doc.body_text.startswith("决定书文号 某金罚决字〔2024〕36号") and "网站标识码" not in doc.body_text
+
+
+def test_a_more_link_glued_to_the_last_paragraph_is_cut() -> None:
+    doc = cleaned(
+        f"<html><body><div>{_copy()[:-4]}<a href='/'>返回某某，查看更多</a></p></div></body></html>"
+    )
+    assert doc.body_text.endswith("确保工作顺利开展。")

@@ -230,3 +230,22 @@ def test_a_date_written_by_script_is_a_late_fallback() -> None:
         article("<h1>关于开展安全检查的通知</h1><div class='info'>" + js + "</div>" + body_html(), head=head)
     )
     assert m.published_date == dt.date(2024, 5, 20)
+
+
+def test_a_doc_no_in_the_title_and_a_list_page_has_no_guessed_date() -> None:
+    m = meta_of(article("<h1>某某监管局行政处罚信息公开表（浙金罚决字〔2024〕52号）</h1>" + body_html()))
+    assert m.doc_no == "浙金罚决字〔2024〕52号" and m.field_sources["doc_no"] == "title_tag"
+    items = "".join(
+        f"<li><a href='/zwgk/2024{i:02d}/t2024{i:02d}01_{i}.html'>关于开展第{i}批专项检查工作的通知</a>"
+        f"<span>2024-{i:02d}-01</span></li>"
+        for i in range(1, 12)
+    )
+    js = "<script>var publish_time = '2025-07-29';</script>"
+    m = meta_of(article(f"<h1>通知公告</h1><ul class='list'>{items}</ul>", head=js))
+    assert m.published_date is None  # no notice on a list page: neither the script's date nor the URL's
+
+
+def test_script_keys_are_read_without_underscores() -> None:
+    js = '<script>var publish_time = "2018-04-06" || "";</script>'
+    m = meta_of(article("<h2 class='rich_media_title'>新闻速览一分钟</h2>" + body_html(), head=js))
+    assert m.published_date == dt.date(2018, 4, 6)
