@@ -636,7 +636,9 @@ def extract_metadata(doc: CleanDocument) -> NoticeMetadata:
         found.offer("published_date", m.group(1), "url")
     if not doc.content:  # a list page or an empty template: no notice, so no guessed date
         found.candidates["published_date"] = [
-            c for c in found.candidates.get("published_date", []) if c[3] not in ("script", "near_title", "url")
+            c
+            for c in found.candidates.get("published_date", [])
+            if c[3] not in ("script", "near_title", "url")
         ]
 
     warnings: list[str] = []

@@ -462,7 +462,8 @@ INJECTED = [
             _paras(
                 ["8月8日全民健身日当天，区体育局将在体育公园举办健步走、广场舞、气排球等群众性体育活动。"] * 2
             ),
-            head="<style>.site-foot .lk-x9 { display : none; }</style>",
+            # the rule's context matches where the block stands (a browser would show it otherwise)
+            head="<style>aside .lk-x9 { display : none; }</style>",
             aside="<li class='lk-x9'><a href='http://www.kaifa-yl.example/'>凯发娱乐官网</a>"
             "<a href='http://www.yongying88.example/'>永盈会娱乐</a><a href='http://www.ag-qj.example/'>AG旗舰厅</a></li>",
         ),
@@ -1140,3 +1141,41 @@ def test_a_lexicon_term_in_a_foreign_link_is_still_evidence() -> None:
     html = article(_BODY + '<ul><li><a href="http://www.tc-yh.example/">同城约会</a></li></ul>')
     res = integrity(html)
     assert res.status == "suspect" and any("同城约会" in e for f in res.findings for e in f.evidence)
+
+
+def test_a_portals_own_lottery_menu_and_company_names_are_no_injection() -> None:
+    menu = "".join(
+        f'<a href="http://caipiao.portal.example.com/{k}/">{t}</a> '
+        for k, t in [("ssq", "双色球"), ("3d", "3D"), ("dlt", "大乐透"), ("ssc", "时时彩")]
+    )
+    news = (
+        "<h1>TCL集团发布年度业绩</h1><p>TCL集团今日发布年报，营业收入同比增长，研发投入持续加大。</p>"
+        "<p>分析人士认为，TCL集团在显示面板领域的布局已见成效，海外市场份额稳步提升。</p>"
+    )
+    html = article(f"<div class='nav'>{menu}</div><div class='foot'>{menu}</div>" + news)
+    res = integrity(html, url="http://tech.portal.example.com/a/1.html")
+    assert res.status == "clean", [f.model_dump() for f in res.findings]
+    # the same menu item pointing to another host is a foreign spam link
+    spam = html.replace("http://caipiao.portal.example.com/ssc/", "http://www.ssc-88.example/")
+    assert integrity(spam, url="http://tech.portal.example.com/a/1.html").status == "suspect"
+
+
+def test_a_hidden_widget_that_links_one_service_is_no_link_farm() -> None:
+    widget = (
+        '<div style="position:absolute;top:-340px">'
+        + "".join(
+            f'<a href="http://search.widget.example/#/s/{t}">{t}</a>'
+            for t in [
+                "某明星身材",
+                "某地清零",
+                "某某去世",
+                "某某商标",
+                "某某入境许可",
+                "某某反制措施",
+                "某某造型",
+                "某某自杀",
+            ]
+        )
+        + '<a href="http://news.other.example/">查看更多</a><a href="http://job.third.example/">工作</a></div>'
+    )
+    assert integrity(article(_BODY + widget)).status == "clean"
