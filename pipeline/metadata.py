@@ -458,7 +458,8 @@ def _title_from_tag(refs: list[str]) -> str | None:
     site = re.compile(load("metadata")["title"]["site_name"])
     parts = [p.strip() for p in sep.split(refs[-1]) if p.strip()]
     notice_parts = [p for p in parts if not site.search(p)] or parts
-    return max(notice_parts, key=len) if notice_parts else None
+    # "标题_栏目_站点" is the common order: the first part that is no site name is the notice
+    return notice_parts[0] if notice_parts else None
 
 
 _NAME_TAIL = re.compile(

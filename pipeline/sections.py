@@ -142,12 +142,13 @@ def split_sections(doc: CleanDocument, *, title: str | None = None) -> list[Noti
 
 
 def notice_genre(title: str | None) -> str | None:
-    """'report' (总结, 报告 …) or 'directive' (通知, 方案 …): whichever genre word comes last."""
+    """'report' (总结, 报告 …), 'directive' (通知, 方案 …) or 'announcement' (a 公示 of results,
+    a 名单): whichever genre word comes last."""
     if not title:
         return None
     cfg = load("sections")["genre"]
     best: tuple[int, str] | None = None
-    for genre in ("report", "directive"):
+    for genre in ("report", "directive", "announcement"):
         for m in re.finditer(cfg[genre], title):
             if best is None or m.end() >= best[0]:
                 best = (m.end(), genre)

@@ -123,3 +123,21 @@ def test_helpers() -> None:
         "",
     )
     assert [cn_to_int(s) for s in ("一", "十", "十二", "二十三", "一百零五")] == [1, 10, 12, 23, 105]
+
+
+def test_an_announcement_of_results_directs_nothing() -> None:
+    lines = [
+        "现将评审结果予以公示。",
+        "一、文物博物专业",
+        "1 张某某 某某市博物馆 副研究馆员",
+        "二、图书资料专业",
+        "1 李某某 某某图书馆 馆员",
+    ]
+    for title in ["某某厅关于2020年度专业技术职务任职资格评审结果的公示", "某某中心电脑采购项目中标公告"]:
+        kinds = [s.kind for s in outline_from_lines(lines, title=title) if s.heading]
+        assert kinds == ["other", "other"], title
+    # the same headings in a 通知 are its tasks
+    assert [s.kind for s in outline_from_lines(lines, title="关于做好评审工作的通知") if s.heading] == [
+        "tasks",
+        "tasks",
+    ]
