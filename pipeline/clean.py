@@ -28,6 +28,7 @@ from lxml import etree
 from pipeline.errors import DecodeError
 from pipeline.patterns import load
 from schemas.stages import CleanDocument, DecodedPage, HiddenBlock, Link, TextLine
+from schemas.urls import web_url
 
 log = logging.getLogger(__name__)
 
@@ -146,12 +147,22 @@ def xml_safe(text: str) -> str:
 
 
 def safe_urljoin(base: str, href: str) -> str | None:
-    """urljoin that answers None for a URL that cannot be parsed (``http://[::1``, port 99999)."""
+    """urljoin as a browser resolves links, or None for a URL that cannot be parsed
+    (``http://[::1``, port 99999) or that parsers could read as different hosts (user info,
+    ``%5C@``: schemas/urls.py). In an http(s) page ``\\`` is ``/`` before resolution, so
+    ``\\\\evil.example/x`` is the host evil.example, as a browser and requests read it."""
+    href = href.strip()
+    web_base = base[:6].lower().startswith(("http:", "https:"))
+    scheme = href.split(":", 1)[0].lower() if ":" in href.split("/", 1)[0] else ""
+    if web_base and scheme in ("", "http", "https"):
+        href = href.replace("\\", "/")
     try:
         joined = urljoin(base, href)
         _ = urlsplit(joined).port  # raises on an out-of-range or non-numeric port
     except ValueError:
         return None
+    if joined[:6].lower().startswith(("http:", "https:")):
+        return web_url(joined)
     return joined
 
 

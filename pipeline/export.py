@@ -257,14 +257,26 @@ def _timestamp(value: dt.datetime) -> str:
     return _utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _csv_value(value: object) -> str:
+# A spreadsheet runs a cell that starts so as a formula (CSV injection: =HYPERLINK(...),
+# +cmd|' /C calc'!A0, @SUM(...)); such text cells get a leading ' and show as text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+CSV_TEXT_GUARD = "'"
+
+
+def _csv_text(value: str) -> str:
+    return CSV_TEXT_GUARD + value if value.startswith(_FORMULA_START) else value
+
+
+def _csv_value(value: object) -> object:
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
         return _timestamp(value)
     if isinstance(value, dt.date):
         return value.isoformat()
-    return str(value)
+    if isinstance(value, str):
+        return _csv_text(value)
+    return value
 
 
 def _xml_text(value: str) -> str:
@@ -324,11 +336,10 @@ class _CsvWriter(_Writer):
         self._file = (folder / name).open("w", encoding="utf-8", newline="")
         self._csv = csv.writer(self._file, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         self._csv.writerow([c.name for c in columns])
-        # csv writes None as "" and ints as digits itself; only dates and times need our format
-        self._convert = any(c.type in ("date", "datetime") for c in columns)
-
     def add(self, row: _Row) -> None:
-        self._csv.writerow([_csv_value(v) for v in row] if self._convert else row)
+        # csv writes None as "" and ints as digits itself; dates, times and text that a
+        # spreadsheet would run as a formula need our form
+        self._csv.writerow([_csv_value(v) for v in row])
         self.rows += 1
 
     def close(self) -> None:
@@ -716,6 +727,11 @@ def _resource(file: ExportFile) -> dict[str, Any]:
         resource["type"] = "table"
         resource["rows"] = file.rows  # frictionless checks this for tables
         resource["dialect"] = {"csv": {"delimiter": ",", "lineTerminator": "\r\n", "quoteChar": '"'}}
+        resource["description"] = (
+            "Text cells that begin with = + - @, a tab or a carriage return are written with a leading "
+            f"{CSV_TEXT_GUARD} so that spreadsheets show them as text, not as formulas (CSV injection); "
+            "the JSON Lines and Parquet files hold the text as it is."
+        )
     else:
         # frictionless reads Parquet only through pandas, and JSONL/Atom are not flat tables: files
         # (hash and size still checked); their row counts under a name frictionless does not check

@@ -60,6 +60,7 @@ from pipeline.robots import RobotsPolicy, policy_for_status
 from pipeline.settings import Settings
 from schemas.crawl import FailureReason, FetchOutcome, FetchRequest, UrlKind, WarcLocation
 from schemas.stages import FetchResult
+from schemas.urls import web_url
 
 __all__ = ["Fetched", "Fetcher", "HostGate", "address_refusal", "origin_of"]
 
@@ -458,7 +459,13 @@ class Fetcher:
 
     # --- hops ----------------------------------------------------------------------------
     def _check_target(self, url: str, *, first: bool, check_robots: bool, any_host: bool = False) -> None:
+        checked = web_url(url)
         try:
+            if checked is None or urlsplit(checked).hostname != urlsplit(url).hostname:
+                # user info, a backslash or an escape in the authority: urlsplit and urllib3 could
+                # read different hosts, and only one of them would have been checked
+                msg = f"URL whose host parsers read differently: {url!r}"
+                raise _Failure("bad_url", msg, transient=False)
             parts = urlsplit(url)
             port = parts.port or (443 if parts.scheme == "https" else 80)
             host = parts.hostname

@@ -28,14 +28,22 @@ if TYPE_CHECKING:
     from spacy.language import Language
 from schemas.record import NoticeRecord, Source
 from schemas.stages import FetchResult
+from schemas.urls import web_url
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def canonical_url(url: str) -> str:
-    """Lower-case scheme and host, no default port, no fragment; path and query kept."""
+    """Lower-case scheme and host, no default port, no fragment; path and query kept. A URL with
+    user info or an escape in its host is refused (schemas/urls.py): the id must name the host
+    the bytes came from."""
+    checked = web_url(url) if url.strip()[:6].lower().startswith(("http:", "https:")) else url
+    if checked is None:
+        raise ExtractionError(
+            f"invalid page URL {url!r}: user info or escapes in its host", url=url, stage="record"
+        )
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(checked.strip())
         port = parts.port
     except ValueError as exc:  # 'http://[::1', 'http://a:99999/'
         raise ExtractionError(f"invalid page URL {url!r}: {exc}", url=url, stage="record") from exc

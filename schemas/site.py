@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from schemas.urls import web_url
+
 
 def _ascii_host(host: str) -> str:
     """Lower-case, no trailing dot, IDN in punycode (so 政府.cn and xn--mxtq1m.cn are one host)."""
@@ -103,14 +105,10 @@ class SiteConfig(_Model):
     @classmethod
     def _absolute_http(cls, urls: list[str]) -> list[str]:
         for url in urls:
-            try:
-                parts = urlsplit(url)
-                ok = parts.scheme in ("http", "https") and bool(parts.hostname)
-                parts.port  # noqa: B018 - raises on a bad port
-            except ValueError:
-                ok = False
-            if not ok:
-                raise ValueError(f"start URL must be an absolute http(s) URL: {url!r}")
+            if web_url(url) is None:
+                raise ValueError(
+                    f"start URL must be an absolute http(s) URL without user info or escapes in its host: {url!r}"
+                )
         return urls
 
     @model_validator(mode="after")
@@ -127,8 +125,11 @@ class SiteConfig(_Model):
 
     def host_allowed(self, url: str) -> bool:
         """Is ``url`` an http(s) URL on one of the allowed hosts?"""
+        checked = web_url(url)  # the URL as requests will read it, or None when readings differ
+        if checked is None:
+            return False
         try:
-            parts = urlsplit(url)
+            parts = urlsplit(checked)
             host = _ascii_host(parts.hostname or "")
         except ValueError:
             return False

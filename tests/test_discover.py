@@ -748,3 +748,31 @@ def test_external_entities_are_not_fetched(tmp_path: Path) -> None:
     sm = parse_sitemap(body.encode(), "http://a.gov.cn/sitemap.xml")
     assert [e.loc for e in sm.urls] == ["http://a.gov.cn/1"]
     assert "TOPSECRET" not in sm.model_dump_json()
+
+
+def test_links_and_sitemap_entries_are_read_as_requests_will_read_them() -> None:
+    """A backslash is a slash (WHATWG): the link's host is 127.0.0.1, the one requests would
+    connect to, never pub.test; links with user info or escapes in the host are dropped."""
+    from tests.conftest import decoded
+
+    hostile = [
+        "http://127.0.0.1\\@pub.test/zwgk/t20240101_1.html",
+        "http://127.0.0.1%5C@pub.test/zwgk/t20240101_2.html",
+        "http://x@pub.test/zwgk/t20240101_3.html",
+        "\\\\127.0.0.1\\zwgk\\t20240101_4.html",
+    ]
+    items = "".join(
+        f'<li><a href="{h}">关于开展第{i}批专项检查工作的通知</a><span>2024-01-0{i}</span></li>'
+        for i, h in enumerate(hostile, 1)
+    )
+    page = parse_list_page(
+        decoded(f"<html><body><ul>{items}</ul></body></html>", "http://pub.test/zwgk/index.html")
+    )
+    hosts = {ln.url.split("/")[2] for ln in page.links}
+    assert "pub.test" not in hosts and hosts <= {"127.0.0.1"}, [ln.url for ln in page.links]
+    xml = "".join(f"<url><loc>{h.replace('&', '&amp;')}</loc></url>" for h in hostile)
+    sm = parse_sitemap(
+        f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{xml}</urlset>'.encode(),
+        "http://pub.test/sitemap.xml",
+    )
+    assert all(not e.loc.split("/")[2].endswith("pub.test") for e in sm.urls), [e.loc for e in sm.urls]

@@ -470,3 +470,34 @@ def test_export_feed_flow_wires_the_export_and_publishes_a_summary(
     }
     ((markdown, kw),) = artifacts
     assert kw["key"] == "export-feed" and f"# Export 0 → {NOTICES}" in markdown
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '=HYPERLINK("http://evil.example","点击")',
+        "+cmd|' /C calc'!A0",
+        "-2+3+cmd|' /C calc'!A0",
+        "@SUM(1+1)*cmd|' /C calc'!A0",
+        "\t=1+1",
+        "\r=1+1",
+    ],
+)
+def test_csv_cells_a_spreadsheet_would_run_are_text(db: Path, tmp_path: Path, payload: str) -> None:
+    """CSV injection: a title (or heading) that starts like a formula is written with a leading
+    ' in notices.csv; JSON Lines keeps the text as it is; the data package says so."""
+    nid = change_title(db, payload)
+    summary = export_feed(db, tmp_path / "out", formats=["csv", "jsonl"])
+    folder = Path(summary.folder)
+    with (folder / "notices.csv").open(encoding="utf-8", newline="") as fh:
+        rows = {r["id"]: r for r in csv.DictReader(fh)}
+    assert rows[nid]["title"] == "'" + payload
+    for r in rows.values():  # no cell of any row starts like a formula
+        assert not any(v.startswith(("=", "+", "-", "@", "\t", "\r")) for v in r.values() if v), r
+    with (folder / "sections.csv").open(encoding="utf-8", newline="") as fh:
+        for r in csv.DictReader(fh):
+            assert not any(v.startswith(("=", "+", "-", "@", "\t", "\r")) for v in r.values() if v), r
+    jsonl = [json.loads(line) for line in (folder / "notices.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert next(r for r in jsonl if r["id"] == nid)["title"] == payload
+    package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    assert any("formula" in r.get("description", "") for r in package["resources"] if r["format"] == "csv")

@@ -539,3 +539,35 @@ def test_crawl_delay_applies_from_the_first_page(tree: Path, archive: Archive) -
     robots_at = next(r.at for r in srv.requests if r.path == "/robots.txt")
     page_at = next(r.at for r in srv.requests if r.path == "/ok/p0.html")
     assert page_at - robots_at >= 0.45
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "http://127.0.0.1:{port}\\@pub.test/ok/page.html",
+        "http://127.0.0.1:{port}%5C@pub.test/ok/page.html",
+        "http://127.0.0.1:{port}\\\\pub.test/ok/page.html",
+        "http://pub.test@127.0.0.1:{port}/ok/page.html",
+        "http://127.0.0.1:{port}\t\\@pub.test/ok/page.html",
+        "http://127.0.0.1:{port}\n\\@pub.test/ok/page.html",
+    ],
+    ids=["backslash-at", "escaped-backslash", "double-backslash", "userinfo", "tab", "newline"],
+)
+def test_a_link_that_parsers_read_as_two_hosts_reaches_neither(
+    server: SiteServer, archive: Archive, template: str
+) -> None:
+    """A site configured as public (pub.test) given a link that urlsplit reads as pub.test and
+    requests as the internal 127.0.0.1 server: refused, and the internal server sees nothing."""
+    from schemas.site import SiteConfig
+
+    site = SiteConfig(name="pub", start_urls=["http://pub.test/"])
+    f = Fetcher(settings(), archive, host_allowed=site.host_allowed, allow_private=False)
+    url = template.format(port=server.base_url.rsplit(":", 1)[1])
+    out = f.fetch(FetchRequest(url=url, kind="notice")).outcome
+    assert out.outcome == "failed" and out.reason in ("bad_url", "off_site"), out
+    assert server.requests == []
+    # even with the internal host allowed, a URL read two ways is not requested
+    both = Fetcher(settings(), archive, host_allowed=lambda u: True, allow_private=True)
+    if "@" in url or "%5C" in url:
+        assert both.fetch(FetchRequest(url=url, kind="notice")).outcome.reason == "bad_url"
+        assert server.requests == []

@@ -137,3 +137,15 @@ def test_a_format_1_record_without_entities_still_reads() -> None:
     del old["entities"]
     again = NoticeRecord.model_validate(old)
     assert again.schema_version == "1" and again.entities == []
+
+
+def test_a_page_url_with_user_info_gives_no_record_id() -> None:
+    """The id must name the host the bytes came from: user info could hide another host."""
+    from pipeline.errors import ExtractionError
+
+    for url in ["http://127.0.0.1@www.example.gov.cn/zwgk/t1.html", "http://a%5C@www.example.gov.cn/t1.html"]:
+        with pytest.raises(ExtractionError):
+            canonical_url(url)
+    assert (
+        canonical_url("http://www.example.gov.cn\\zwgk\\t1.html") == "http://www.example.gov.cn/zwgk/t1.html"
+    )
