@@ -336,6 +336,7 @@ class _CsvWriter(_Writer):
         self._file = (folder / name).open("w", encoding="utf-8", newline="")
         self._csv = csv.writer(self._file, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         self._csv.writerow([c.name for c in columns])
+
     def add(self, row: _Row) -> None:
         # csv writes None as "" and ints as digits itself; dates, times and text that a
         # spreadsheet would run as a formula need our form
