@@ -22,6 +22,7 @@ Order of a run:
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -40,6 +41,7 @@ from pipeline.record import ascii_url, extract_notice
 from pipeline.settings import Settings
 from pipeline.store import Capture, SqliteStore, UrlSeen
 from schemas.crawl import CrawlSummary, FetchOutcome, FetchRequest, UrlKind
+from schemas.record import NoticeRecord
 from schemas.site import SiteConfig
 from schemas.stages import FetchResult
 
@@ -47,6 +49,8 @@ if TYPE_CHECKING:
     from spacy.language import Language
 
 __all__ = ["Crawler", "ProgressHook", "StepName", "extractor_version"]
+
+log = logging.getLogger(__name__)
 
 StepName = Literal["recover", "discover", "fetch-batch", "extract-batch"]
 ProgressHook = Callable[[str, int], None]
@@ -348,18 +352,30 @@ class Crawler:
         return len(self.store.awaiting_extraction(self.site.name))
 
     def extract_batch(self, limit: int | None = None) -> int:
-        """Archived notices → records → store. Returns how many pages were processed."""
+        """Archived notices → records → store. Returns how many pages were processed.
+
+        Pages are extracted before the write transaction opens (a slow page must not hold the
+        database's write lock against other writers), and a page the extractor fails on for an
+        unexpected reason is recorded against that page (``extract_error``, traceback in the log)
+        instead of rolling its batch back, which would leave it "archived" and fail every run.
+        """
         pending = self.store.awaiting_extraction(self.site.name, limit=limit or self.settings.batch_size)
         version = extractor_version()
         attachments: list[UrlSeen] = []
+        done: list[tuple[str, NoticeRecord | None, str, str]] = []  # url, record, failure reason, message
+        for url, location in pending:
+            try:
+                fetched = self.archive.read(location)
+                done.append((url, extract_notice(fetched, self.settings, nlp=self._entity_nlp()), "", ""))
+            except PipelineError as exc:
+                done.append((url, None, "decode" if isinstance(exc, DecodeError) else "extract", exc.message))
+            except Exception as exc:  # a bug on one page: record it and go on
+                log.exception("extracting %s failed unexpectedly", url)
+                done.append((url, None, "extract_error", f"{type(exc).__name__}: {exc}"))
         with self.store.transaction():
-            for url, location in pending:
-                try:
-                    fetched = self.archive.read(location)
-                    record = extract_notice(fetched, self.settings, nlp=self._entity_nlp())
-                except PipelineError as exc:
-                    reason = "decode" if isinstance(exc, DecodeError) else "extract"
-                    self.store.mark_failed(url, reason, exc.message, recheck_days=self.site.recheck_days)
+            for url, record, reason, message in done:
+                if record is None:
+                    self.store.mark_failed(url, reason, message, recheck_days=self.site.recheck_days)
                     self.summary.add_failure(reason)
                     continue
                 stored = self.store.put_record(record, site=self.site.name, extractor_version=version)

@@ -1052,11 +1052,9 @@ def _hidden_findings(page: _Page) -> list[IntegrityFinding]:
             > len(foreign)
         )
         if spammy or (many and len(orgish) * 2 < len(foreign)):
-            evidence: list[str] = []
-            for ln in foreign:
-                for e in _exact(ln.text, page.raw_html) or ([ln.href] if ln.href in page.raw_html else []):
-                    if e not in evidence:
-                        evidence.append(e)
+            evidence = _first_evidence(
+                (_exact(ln.text, page.raw_html) or ([ln.href] if ln.href in page.raw_html else []) for ln in foreign)
+            )
             out.append(
                 IntegrityFinding(
                     kind="hidden_links",
@@ -1069,11 +1067,7 @@ def _hidden_findings(page: _Page) -> list[IntegrityFinding]:
             continue
         texts = [b.text for b in blocks if b.text and _anchor_spam(b.text, page, context=True)]
         if texts:
-            evidence = []
-            for t in texts:
-                for e in _exact(t, page.raw_html) or _spam_pieces(t, page):
-                    if e not in evidence:
-                        evidence.append(e)
+            evidence = _first_evidence(_exact(t, page.raw_html) or _spam_pieces(t, page) for t in texts)
             out.append(
                 IntegrityFinding(
                     kind="hidden_text",
@@ -1083,6 +1077,20 @@ def _hidden_findings(page: _Page) -> list[IntegrityFinding]:
                 )
             )
     return out
+
+
+def _first_evidence(groups: Iterator[list[str]] | Any) -> list[str]:
+    """The distinct evidence strings of the first items, at most ``max_evidence`` of them: a
+    block of 20,000 hidden links is one finding whose ``count`` says 20,000, and looking up each
+    link in the page source would cost the page's size per link (issue 14: 24 s)."""
+    cap = int(load("integrity")["blocks"]["max_evidence"])
+    seen: dict[str, None] = {}
+    for group in groups:
+        for e in group:
+            seen.setdefault(e, None)
+        if len(seen) >= cap:
+            break
+    return list(seen)[:cap]
 
 
 def _spam_pieces(text: str, page: _Page) -> list[str]:
@@ -1336,7 +1344,9 @@ def check_integrity(doc: CleanDocument, meta: NoticeMetadata) -> Integrity:
             )
     findings += _hidden_findings(page)
     findings += _script_findings(page)
+    cap = int(load("integrity")["blocks"]["max_evidence"])
     for f in findings:  # a phrase inside a longer reported one adds nothing (script excerpts stay)
+        f.evidence = list(dict.fromkeys(f.evidence))[:cap]  # bounded: the pairwise check below
         if not f.kind.startswith("script"):
             f.evidence = [e for e in f.evidence if not any(e != o and e in o for o in f.evidence)]
     findings = [f for f in findings if _stands_in_page(f, page.raw_html)]

@@ -36,6 +36,7 @@ FailureReason = Literal[
     "bad_url",
     "decode",  # fetched, but the bytes are not a decodable HTML page
     "extract",  # fetched, but no record could be made
+    "extract_error",  # fetched, but the extractor failed on it unexpectedly (a bug; traceback in the log)
     "unexpected",  # a bug: an error the pipeline did not anticipate (recorded with its message)
 ]
 
@@ -55,6 +56,7 @@ PERMANENT_REASONS: frozenset[str] = frozenset(
         "bad_url",
         "decode",
         "extract",
+        "extract_error",
     }
 )
 """Reasons that retrying soon will not fix; they are re-checked on the slow cycle only."""

@@ -23,6 +23,7 @@ from pipeline.settings import Settings
 from pipeline.siteserver import SiteServer, serve_site
 from schemas.crawl import CrawlSummary
 from schemas.site import SiteConfig
+from schemas.stages import FetchResult
 from tests.conftest import FIXTURES, gold_pages
 
 SITE = FIXTURES / "corpus" / "site"
@@ -418,3 +419,31 @@ def test_crawled_records_carry_entities_that_slice_their_body(server: SiteServer
             assert record["body_text"][e["start"] : e["end"]] == e["text"]
             labels.add(e["label"])
     assert {"DATE", "ORG"} <= labels
+
+
+def test_a_page_the_extractor_fails_on_is_recorded_and_the_run_goes_on(
+    server: SiteServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Fault injection: the extractor raises an unexpected error (a bug) on one notice. That page
+    is recorded as failed with reason extract_error and its traceback in the log; every other
+    notice of the batch is stored; the next run does not trip on it again."""
+    import pipeline.crawl as crawl_module
+
+    victim = server.base_url + sorted(MANIFEST["notices"])[1]
+    real = crawl_module.extract_notice
+
+    def buggy(fetched: FetchResult, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        if (fetched.final_url or fetched.url) == victim:
+            raise KeyError("a bug the pipeline did not anticipate")
+        return real(fetched, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(crawl_module, "extract_notice", buggy)
+    summary = crawl(mini_site(server), tmp_path)
+    assert summary.failed.get("extract_error") == 1
+    assert summary.new_records == len(MANIFEST["notices"]) - 1
+    assert db_rows(tmp_path, f"SELECT state, reason FROM urls WHERE url = '{victim}'") == [
+        ("failed", "extract_error")
+    ]
+    assert any("failed unexpectedly" in r.message and r.exc_info for r in caplog.records)
+    again = crawl(mini_site(server), tmp_path)
+    assert again.failed.get("extract_error") is None and again.new_records == 0

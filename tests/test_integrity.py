@@ -1179,3 +1179,17 @@ def test_a_hidden_widget_that_links_one_service_is_no_link_farm() -> None:
         + '<a href="http://news.other.example/">查看更多</a><a href="http://job.third.example/">工作</a></div>'
     )
     assert integrity(article(_BODY + widget)).status == "clean"
+
+
+def test_a_huge_hidden_link_farm_is_one_finding_with_bounded_evidence() -> None:
+    """Issue 14: evidence de-duplication was quadratic (20,000 hidden blocks took 24 s). Now a
+    finding keeps at most max_evidence strings and counts them all (speed: bench_integrity_links)."""
+    n = 3000
+    blocks = "".join(
+        f'<div style="display:none"><a href="http://www.s{i}.example/">澳门新葡京{i}</a></div>'
+        for i in range(n)
+    )
+    res = integrity(article(_BODY + blocks))
+    [finding] = res.findings
+    assert finding.kind == "hidden_links" and finding.count == n
+    assert 0 < len(finding.evidence) <= 100 and len(set(finding.evidence)) == len(finding.evidence)
