@@ -1053,7 +1053,8 @@ def _hidden_findings(page: _Page) -> list[IntegrityFinding]:
         )
         if spammy or (many and len(orgish) * 2 < len(foreign)):
             evidence = _first_evidence(
-                (_exact(ln.text, page.raw_html) or ([ln.href] if ln.href in page.raw_html else []) for ln in foreign)
+                _exact(ln.text, page.raw_html) or ([ln.href] if ln.href in page.raw_html else [])
+                for ln in foreign
             )
             out.append(
                 IntegrityFinding(
