@@ -21,17 +21,20 @@ carries ``WARC-Truncated: length`` / ``disconnect``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import io
 import os
 import threading
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from pydantic import BaseModel, ConfigDict
 from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -158,7 +161,9 @@ class Archive:
                 for entry in _scan(fh, path.name, start=end):
                     new.append(entry)
                     good_end = entry.offset + entry.length
-            except Exception:  # a torn record ends the scan, whatever warcio raises for it
+            except OSError as exc:  # the disk failed to read: nothing is cut on that
+                raise StoreError(f"cannot read {path} to repair it: {exc}") from exc
+            except _TORN:  # a torn record (a killed write) ends the scan: the tail is cut
                 pass
         if good_end < size:
             with path.open("r+b") as fh:
@@ -234,10 +239,12 @@ class Archive:
 
         url = ascii_url(exchange.url)  # WARC-Target-URI and the request line are ASCII on the wire
         with self._lock:
+            start: tuple[Path, int, Path, int] | None = None
             try:
                 if self._fh is None or self._fh.tell() >= self.max_bytes:
                     self._roll()
-                assert self._writer is not None
+                assert self._writer is not None and self._fh is not None and self._index is not None
+                start = (Path(self._fh.name), self._fh.tell(), Path(self._index.name), self._index.tell())
                 headers = [(k, v) for k, v in exchange.response_headers if k.lower() not in _DROP_HEADERS]
                 headers += [
                     (f"X-Archive-Orig-{k}", v)
@@ -293,11 +300,26 @@ class Archive:
                 )
                 self._write(request, url=url, kind=exchange.kind, status=None, sha=None, mime=None)
             except OSError as exc:
+                if start is not None:
+                    self._undo(*start)
                 raise StoreError(
                     f"cannot write to the archive {self.directory}: {exc}", url=exchange.url
                 ) from exc
             self._written.append(entry)
             return entry.location
+
+    def _undo(self, warc: Path, warc_end: int, index: Path, index_end: int) -> None:
+        """A write failed (a full disk): cut the WARC file and its index back to where the exchange
+        began, so that no partial record stays for the next ones to follow, and write on in a new
+        file. Closing first: a buffered writer flushes what it holds when closed."""
+        for fh in (self._index, self._fh):
+            if fh is not None:
+                with contextlib.suppress(OSError):
+                    fh.close()
+        self._fh = self._index = self._writer = None
+        for path, end in ((warc, warc_end), (index, index_end)):
+            with contextlib.suppress(OSError):
+                os.truncate(path, end)
 
     def drain(self) -> list[ArchiveEntry]:
         """Responses written since the last call (for mirroring into the store)."""
@@ -368,6 +390,11 @@ def _index_lines(fh: Iterable[bytes]) -> Iterator[ArchiveEntry]:
     for line in fh:
         if line.endswith(b"\n") and line.strip():  # a torn last line (live writer) is not read
             yield ArchiveEntry.model_validate_json(line)
+
+
+# What reading a record cut short raises (gzip member or WARC block ends early): only these
+# mean "torn tail" and lead to a cut. Anything else is a bug or a failing disk and is raised.
+_TORN: tuple[type[BaseException], ...] = (EOFError, zlib.error, ArchiveLoadFailed, ValueError, KeyError)
 
 
 def _read_index(path: Path, *, repair: bool = False) -> list[ArchiveEntry]:

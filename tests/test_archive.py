@@ -505,3 +505,51 @@ def test_open_leaves_a_file_another_live_writer_holds_alone(tmp_path: Path) -> N
         assert index.read_text(encoding="utf-8") == text[:-40]
     finally:
         live.close()
+
+
+def test_a_disk_that_fills_then_frees_leaves_every_warc_valid(tmp_path: Path) -> None:
+    """Issue 14: a failed write used to leave partial bytes that the next records followed, so
+    `warcio check` failed even after a resumed run. A real write failure, in a child process
+    whose file-size limit (RLIMIT_FSIZE) is the 'disk' that fills and is then freed: each write
+    that fails is undone, the ones after it land in a new file, and every file checks."""
+    script = f"""
+import datetime as dt, random, resource, signal, sys
+sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})
+from pipeline.archive import Archive, Exchange
+from pipeline.errors import StoreError
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG, as ENOSPC would
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+def ex(i):
+    return Exchange(url=f"http://www.example.gov.cn/t{{i}}.html", kind="notice", request_headers=[("Host", "www.example.gov.cn")],
+                    status=200, reason="OK", response_headers=[("Content-Type", "text/html")],
+                    body=random.Random(i).randbytes(9000), fetched_at=dt.datetime(2024, 5, 1, tzinfo=dt.UTC))
+ok = failed = 0
+with Archive.open(sys.argv[1], prefix="full") as arc:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, hard))  # the disk fills
+    for i in range(12):
+        try:
+            arc.write(ex(i)); ok += 1
+        except StoreError:
+            failed += 1
+    resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))  # space is freed
+    for i in range(12, 20):
+        arc.write(ex(i)); ok += 1
+print(ok, failed)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    ok, failed = map(int, out.stdout.split())
+    assert failed > 0 and ok >= 8  # the limit was really hit, and writing went on after it
+    files = sorted(tmp_path.glob("*.warc.gz"))
+    warcio_check(*files)
+    archive = Archive.open(tmp_path, prefix="check")
+    try:
+        assert archive.repaired == []  # nothing left unindexed or torn
+        responses = [e for f in files for e in archive.file_entries(f.name) if e.type == "response"]
+        assert len(responses) == ok
+        for entry in responses:  # every indexed response reads back whole
+            assert len(archive.read(entry.location).body) == 9000
+    finally:
+        archive.close()
