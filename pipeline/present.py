@@ -6,9 +6,11 @@ Pure functions from records to rich renderables / text; the CLI prints them.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from rich.console import Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
@@ -18,7 +20,7 @@ from rich.tree import Tree
 from schemas.record import METADATA_FIELDS, NoticeRecord, NoticeSection
 from schemas.search import SearchPage, VersionInfo
 
-__all__ = ["citation_view", "diff_records", "record_view", "results_table", "suspects_table"]
+__all__ = ["citation_view", "diff_records", "record_view", "results_table", "suspects_table", "terminal_text"]
 
 _LABELS = {
     "title": "标题 title",
@@ -31,6 +33,32 @@ _LABELS = {
     "validity": "有效性 validity",
     "topic": "主题分类 topic",
 }
+
+
+# Control characters and bidi overrides in page text would reach the terminal as escape
+# sequences (colours, cursor moves, a rewritten screen) or reorder what a reader sees.
+_TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def terminal_text(text: str) -> str:
+    """``text`` without what a terminal would run or reorder (ESC sequences, C1, bidi)."""
+    return _TERMINAL_UNSAFE.sub("", text)
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, str):
+        return terminal_text(value)
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+def _safe(model: _M) -> _M:
+    """A copy of a record (or page of results) whose every string is safe on a terminal."""
+    return type(model).model_validate(_strip(model.model_dump()))
 
 
 def _marked(snippet: str) -> Text:
@@ -57,6 +85,7 @@ def _window(snippet: str, before: int = 16, width: int = 64) -> str:
 
 
 def results_table(page: SearchPage) -> Table:
+    page = _safe(page)
     table = Table(show_lines=False, expand=True)
     table.add_column("date", no_wrap=True)
     table.add_column("title / snippet", ratio=3)
@@ -86,6 +115,7 @@ def _outline(tree: Tree, sections: Iterable[NoticeSection]) -> None:
 
 def record_view(record: NoticeRecord, versions: list[VersionInfo]) -> RenderableType:
     """One record: metadata, outline, attachments, integrity, provenance, version history."""
+    record = _safe(record)
     meta = Table(show_header=False, box=None)
     meta.add_column(style="bold")
     meta.add_column()
@@ -156,6 +186,8 @@ def _outline_lines(sections: Iterable[NoticeSection], depth: int = 0) -> list[st
 
 def diff_records(old: NoticeRecord, new: NoticeRecord, *, old_label: str, new_label: str) -> list[str]:
     """What changed between two versions of a record, as lines of text."""
+    old, new = _safe(old), _safe(new)
+    old_label, new_label = terminal_text(old_label), terminal_text(new_label)
     lines: list[str] = []
     for name in METADATA_FIELDS:
         a, b = getattr(old, name), getattr(new, name)
@@ -180,6 +212,7 @@ def diff_records(old: NoticeRecord, new: NoticeRecord, *, old_label: str, new_la
 
 def citation_view(cites: list[dict[str, Any]], cited_by: list[dict[str, Any]]) -> RenderableType:
     """What a notice cites (resolved to stored notices where possible) and what cites it."""
+    cites, cited_by = _strip(cites), _strip(cited_by)
     tree = Tree("citation graph")
     out = tree.add(f"cites ({len(cites)})")
     for c in cites:
@@ -199,6 +232,7 @@ def suspects_table(rows: list[dict[str, Any]]) -> Table:
     """Suspect notices with their findings (kind and evidence), for `notices review`."""
     import json
 
+    rows = _strip(rows)
     table = Table(expand=True)
     for col in ("id", "date", "title", "findings", "released"):
         table.add_column(col)
