@@ -56,7 +56,7 @@ from requests.utils import requote_uri
 from pipeline import __version__
 from pipeline.archive import Archive, Exchange
 from pipeline.patterns import load
-from pipeline.robots import RobotsPolicy, policy_for_status
+from pipeline.robots import MAX_ROBOTS_BYTES, RobotsPolicy, policy_for_status
 from pipeline.settings import Settings
 from schemas.crawl import FailureReason, FetchOutcome, FetchRequest, UrlKind, WarcLocation
 from schemas.stages import FetchResult
@@ -488,14 +488,27 @@ class Fetcher:
             if not policy.allowed(url):
                 raise _Failure("robots", f"robots.txt of {origin_of(url)} disallows {url}", transient=False)
 
-    def _one_hop(self, url: str, kind: UrlKind, headers: dict[str, str]) -> _Hop:
+    def _one_hop(
+        self, url: str, kind: UrlKind, headers: dict[str, str], budget: list[float] | None = None
+    ) -> _Hop:
+        """One request. ``budget`` holds the seconds of ``fetch_deadline`` the URL has left over
+        its redirects (time in requests only: waiting for the host's politeness slot is not
+        counted); this hop spends from it."""
         cap = self.settings.max_attachment_bytes if kind == "attachment" else self.settings.max_download_bytes
+        if kind == "robots":
+            cap = MAX_ROBOTS_BYTES  # RFC 9309 §2.5: the first 500 KiB are parsed, the rest ignored
+        budget = budget if budget is not None else [self.settings.fetch_deadline]
+        if budget[0] <= 0:
+            msg = (
+                f"no complete response for {url} within {self.settings.fetch_deadline:g} s over its redirects"
+            )
+            raise _Failure("timeout", msg, transient=True)
         gate = self.gate(url)
         gate.acquire()
         started = time.monotonic()
         fetched_at = dt.datetime.now(dt.UTC)
         latency: float | None = None
-        watchdog = _Watchdog(self.settings.fetch_deadline)
+        watchdog = _Watchdog(budget[0])
         try:
             try:
                 with watchdog:
@@ -520,11 +533,14 @@ class Fetcher:
                 msg = f"no complete response head from {url} within {self.settings.fetch_deadline:g} s"
                 raise _Failure("timeout", msg, transient=True)
             try:
-                body, truncated, failure = self._read_body(resp, cap, started)
+                body, truncated, failure = self._read_body(
+                    resp, cap, started, prefix_ok=kind == "robots", seconds=budget[0]
+                )
             finally:
                 resp.close()
             latency = time.monotonic() - started
         finally:
+            budget[0] -= time.monotonic() - started
             gate.release(latency)
         resp_headers = [(k, v) for k, v in resp.raw.headers.items()] if resp.raw is not None else []
         location = None
@@ -548,24 +564,31 @@ class Fetcher:
                     truncated=truncated,
                 )
             )
-        if failure is not None:
+        if failure is not None and not (kind == "robots" and failure.reason == "too_large"):
             failure.location = location
             failure.status = resp.status_code
             raise failure
         return _Hop(url, resp.status_code, dict(resp.headers), body, location, latency or 0.0)
 
     def _read_body(
-        self, resp: requests.Response, cap: int, started: float
-    ) -> tuple[bytes, str | None, _Failure | None]:
-        """(decoded body, WARC-Truncated value, failure) — the bytes read so far are kept."""
+        self, resp: requests.Response, cap: int, started: float, *, prefix_ok: bool = False,
+        seconds: float | None = None,
+    ) -> tuple[bytes, str | None, _Failure | None]:  # fmt: skip
+        """(decoded body, WARC-Truncated value, failure) — the bytes read so far are kept.
+        ``prefix_ok``: a body over the cap is read up to it (robots.txt), not refused unread."""
         length = resp.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) > cap and resp.headers.get("Content-Encoding") is None:
+        if (
+            not prefix_ok
+            and length.isdigit()
+            and int(length) > cap
+            and resp.headers.get("Content-Encoding") is None
+        ):
             msg = f"Content-Length {int(length):,} is over the cap of {cap:,} bytes"
             return b"", "length", _Failure("too_large", msg, transient=False)
         chunks: list[bytes] = []
         size = 0
         wire = 0
-        deadline = started + self.settings.fetch_deadline
+        deadline = started + (self.settings.fetch_deadline if seconds is None else seconds)
         try:
             decoder = _Decoder(resp.headers.get("Content-Encoding"))
             while True:
@@ -615,9 +638,10 @@ class Fetcher:
         if req.last_modified:
             headers["If-Modified-Since"] = req.last_modified
         hops = 0
+        budget = [self.settings.fetch_deadline]  # one deadline for the URL, not one per redirect hop
         while True:
             self._check_target(url, first=hops == 0, check_robots=check_robots, any_host=any_host)
-            hop = self._one_hop(url, req.kind, headers)
+            hop = self._one_hop(url, req.kind, headers, budget)
             if hop.status in (301, 302, 303, 307, 308):
                 target = _header(hop.headers, "location")
                 if not target:

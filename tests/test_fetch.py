@@ -571,3 +571,41 @@ def test_a_link_that_parsers_read_as_two_hosts_reaches_neither(
     if "@" in url or "%5C" in url:
         assert both.fetch(FetchRequest(url=url, kind="notice")).outcome.reason == "bad_url"
         assert server.requests == []
+
+
+def test_a_huge_robots_txt_is_read_up_to_500_kib(tree: Path, archive: Archive) -> None:
+    """RFC 9309 §2.5: a robots.txt over the download cap (here 17 MiB) is parsed on its first
+    500 KiB, not turned into 'robots unavailable' for the whole site."""
+    rules = b"User-agent: *\nDisallow: /private/\n"
+    body = rules + b"# padding\n" * (17 * 1024 * 1024 // 10)
+    with serve_site(
+        tree, routes={"/robots.txt": lambda h: send(h, 200, body, {"Content-Type": "text/plain"})}
+    ) as srv:
+        f = make_fetcher(srv, archive, max_download_bytes=16 * 1024 * 1024)
+        ok = get(f, srv, "/ok/page.html").outcome
+        private = get(f, srv, "/private/x.html").outcome
+    assert ok.outcome == "fetched", ok
+    assert (private.outcome, private.reason) == ("failed", "robots")
+
+
+def test_the_fetch_deadline_is_one_for_a_url_over_its_redirects(tree: Path, archive: Archive) -> None:
+    """Issue 14: the deadline applied per redirect hop, so a chain of slow redirects held a worker
+    79 s with a 2 s deadline. Each hop here takes ≥ 0.6 s: with a 2 s deadline at most 4 hops
+    can be asked before the URL times out (a deadline per hop would follow all 8)."""
+
+    def slow_redirect(n: int) -> Callable[[Handler], None]:
+        def route(h: Handler) -> None:
+            time.sleep(0.6)
+            send(h, 302, b"", {"Location": f"/hop{n + 1}.html"})
+
+        return route
+
+    routes = {f"/hop{i}.html": slow_redirect(i) for i in range(8)}
+    with serve_site(tree, routes=routes) as srv:
+        f = make_fetcher(
+            srv, archive, fetch_deadline=2.0, fetch_retries=0, max_redirects=10, read_timeout=2.0
+        )
+        out = get(f, srv, "/hop0.html").outcome
+        asked = [p for p in srv.paths() if p.startswith("/hop")]
+    assert (out.outcome, out.reason) == ("failed", "timeout"), out
+    assert len(asked) <= 4, asked
