@@ -26,6 +26,7 @@ import datetime as dt
 import fcntl
 import io
 import os
+import shutil
 import threading
 import zlib
 from collections.abc import Iterable, Iterator
@@ -302,11 +303,31 @@ class Archive:
             except OSError as exc:
                 if start is not None:
                     self._undo(*start)
+                else:  # the new file could not even take its warcinfo record: drop it
+                    self._undo_roll()
+                free = ""
+                with contextlib.suppress(OSError):
+                    free = f"; {shutil.disk_usage(self.directory).free:,} bytes free there"
+                where = start[0] if start is not None else self.directory
                 raise StoreError(
-                    f"cannot write to the archive {self.directory}: {exc}", url=exchange.url
+                    f"cannot write to the archive ({where}): {exc.strerror or exc}{free}. Nothing more is "
+                    "fetched; free space and run again: the crawl resumes where it stopped",
+                    url=exchange.url,
+                    stage="archive",
                 ) from exc
             self._written.append(entry)
             return entry.location
+
+    def _undo_roll(self) -> None:
+        paths = [Path(fh.name) for fh in (self._fh, self._index) if fh is not None]
+        for fh in (self._index, self._fh):
+            if fh is not None:
+                with contextlib.suppress(OSError):
+                    fh.close()
+        self._fh = self._index = self._writer = None
+        for path in paths:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     def _undo(self, warc: Path, warc_end: int, index: Path, index_end: int) -> None:
         """A write failed (a full disk): cut the WARC file and its index back to where the exchange
@@ -351,7 +372,13 @@ class Archive:
 
     def close(self) -> None:
         with self._lock:
-            self._close_files()
+            try:
+                self._close_files()
+            except OSError as exc:  # the last buffered bytes did not fit: say so, do not crash
+                self._fh = self._index = self._writer = None
+                raise StoreError(
+                    f"cannot finish the archive in {self.directory}: {exc}", stage="archive"
+                ) from exc
 
     def __enter__(self) -> Archive:
         return self

@@ -330,6 +330,13 @@ class Crawler:
         outcomes: list[FetchOutcome] = []
         for req in reqs:
             self._attempted.add(req.url)
+        try:
+            self._fetch_into(reqs, outcomes)
+        finally:  # an archive that cannot be written stops the run: what was fetched is recorded
+            self._record(outcomes)
+        return outcomes
+
+    def _fetch_into(self, reqs: list[FetchRequest], outcomes: list[FetchOutcome]) -> None:
         for fetched in self.fetcher.fetch_many(reqs):
             outcome = fetched.outcome
             outcomes.append(outcome)
@@ -344,8 +351,6 @@ class Crawler:
             if outcome.outcome == "failed":
                 self.summary.add_failure(outcome.reason or "unknown")
             self._emit("fetched")
-        self._record(outcomes)
-        return outcomes
 
     # --- 4. extract ----------------------------------------------------------------------
     def awaiting_extraction(self) -> int:

@@ -55,6 +55,7 @@ from requests.utils import requote_uri
 
 from pipeline import __version__
 from pipeline.archive import Archive, Exchange
+from pipeline.errors import StoreError
 from pipeline.patterns import load
 from pipeline.robots import MAX_ROBOTS_BYTES, RobotsPolicy, policy_for_status
 from pipeline.settings import Settings
@@ -383,6 +384,7 @@ class Fetcher:
         self.session.mount("https://", adapter)
         self._sleep = sleep
         self._robots_archive = robots_archive
+        self.archive_error: StoreError | None = None  # the first archive write failure: stops fetching
         self._gates: dict[str, HostGate] = {}
         self._robots: dict[str, tuple[RobotsPolicy, float]] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
@@ -696,10 +698,20 @@ class Fetcher:
 
     # --- public --------------------------------------------------------------------------
     def fetch(self, req: FetchRequest) -> Fetched:
-        """Fetch one URL with retries; never raises for the page's own failure (nor for a bug)."""
+        """Fetch one URL with retries; never raises for the page's own failure (nor for a bug).
+
+        An archive that cannot be written (a full disk) is no page's failure: it raises
+        StoreError, and every fetch after it refuses to start, so nothing more is fetched only
+        to be thrown away.
+        """
         started = time.monotonic()
+        if self.archive_error is not None:
+            raise self.archive_error
         try:
             return self._fetch(req, started)
+        except StoreError as exc:
+            self.archive_error = exc
+            raise
         except Exception as exc:  # a bug must cost one page, recorded, not the batch
             log.exception("unexpected error fetching %s", req.url)
             failure = _Failure("unexpected", f"{type(exc).__name__}: {exc}", transient=True)
@@ -742,8 +754,12 @@ class Fetcher:
             return
         with ThreadPoolExecutor(max_workers=min(self.settings.fetch_workers, len(reqs))) as pool:
             futures = [pool.submit(lambda r: Fetched(self.fetch(r).outcome), r) for r in reqs]
-            for future in as_completed(futures):
-                yield future.result()
+            try:
+                for future in as_completed(futures):
+                    yield future.result()
+            except StoreError:
+                pool.shutdown(wait=True, cancel_futures=True)  # nothing more starts
+                raise
 
     def _success(self, req: FetchRequest, hop: _Hop, attempts: int, started: float) -> Fetched:
         now = dt.datetime.now(dt.UTC)

@@ -447,3 +447,60 @@ def test_a_page_the_extractor_fails_on_is_recorded_and_the_run_goes_on(
     assert any("failed unexpectedly" in r.message and r.exc_info for r in caplog.records)
     again = crawl(mini_site(server), tmp_path)
     assert again.failed.get("extract_error") is None and again.new_records == 0
+
+
+def _mount_tmpfs(path: Path, size: str) -> bool:
+    """A small real filesystem for the full-disk tests (root only, as in CI); False if refused."""
+    import os
+
+    if os.geteuid() != 0:
+        return False
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                          capture_output=True).returncode == 0  # fmt: skip
+
+
+def test_a_full_archive_disk_stops_the_run_and_a_resumed_run_completes(tmp_path: Path) -> None:
+    """Issue 14: with the WARC volume full, 703 more URLs were fetched and thrown away. Now the
+    first failed write stops the run with one clear error (the file, the free space), at most
+    the requests already in flight are made after it, and once space is freed the same command
+    completes with every notice stored and every WARC file valid."""
+    from bench.gensite import generate_site
+    from pipeline.errors import StoreError
+
+    warc = tmp_path / "warc"
+    warc.mkdir()
+    if not _mount_tmpfs(warc, "1m"):
+        pytest.skip("needs a tmpfs mount (root): the full-disk case is tested on a real filesystem")
+    try:
+        filler = warc / "filler.bin"
+        free = shutil.disk_usage(warc).free
+        filler.write_bytes(b"\0" * (free - 24 * 1024))  # the disk is all but full
+        root = tmp_path / "gen"
+        generated = generate_site(root, 50, seed=5, per_list=50, columns=1, base_url="http://127.0.0.1:8000")
+        notice_paths = set(generated.notices)
+        settings = fast_settings()
+        with serve_site(root, replace={"http://127.0.0.1:8000": "{base}"}) as srv:
+            site = SiteConfig(
+                name="gen", start_urls=[srv.base_url + generated.start_urls[0]], allow_private_addresses=True
+            )
+            with pytest.raises(StoreError) as err:
+                crawl(site, tmp_path, settings=settings)
+            message = str(err.value)
+            assert "No space left" in message and "bytes free" in message and "run again" in message
+            asked = [p for p in srv.paths() if p in notice_paths]
+            assert len(asked) < len(notice_paths)  # it stopped
+            filler.unlink()  # space is freed
+            summary = crawl(site, tmp_path, settings=settings)
+            gets = [p for p in srv.paths() if p in notice_paths]
+        assert set(gets) == notice_paths
+        assert len(gets) - len(notice_paths) <= settings.fetch_workers + 1  # at most the ones in flight again
+        assert db_rows(tmp_path, "SELECT COUNT(*) FROM notices") == [(len(notice_paths),)]
+        warcio = Path(sys.executable).with_name("warcio")
+        files = sorted(warc.glob("*.warc.gz"))
+        check = subprocess.run([str(warcio), "check", *map(str, files)], capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout[-2000:]
+        assert summary.failed.get("unexpected") is None
+    finally:
+        subprocess.run(
+            ["umount", "-l", str(warc)], capture_output=True
+        )  # lazy: even if a handle is left open
