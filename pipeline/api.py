@@ -41,9 +41,11 @@ from markupsafe import Markup, escape
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from pipeline.archive import read_record
 from pipeline.errors import StoreError
+from pipeline.settings import Settings
 from pipeline.store import SqliteStore, decode_cursor
 from schemas.record import NoticeRecord
 from schemas.search import SearchPage, SearchQuery, Validity, VersionInfo
@@ -401,8 +403,63 @@ def create_app(db: Path, archive: Path | None = None) -> FastAPI:
     return app
 
 
+class _HeaderTimeoutProtocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for the request head: a client that connects and
+    then sends its headers a byte at a time (or nothing) is cut off after ``header_timeout``
+    seconds, instead of holding a connection slot for ever (1,100 such clients made the API time
+    out). The clock restarts after every response, for the next request on the connection."""
+
+    header_timeout = 10.0
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._responses = 0
+        self._arm()
+
+    def _arm(self) -> None:
+        self._head_timer = self.loop.call_later(self.header_timeout, self._head_overdue, self._responses)
+
+    def _head_overdue(self, responses: int) -> None:
+        # no response on this connection since the timer was set and no request under way
+        idle = self.cycle is None or self.cycle.response_complete
+        if self._responses == responses and idle and not self.transport.is_closing():
+            self.transport.close()
+
+    def on_response_complete(self) -> None:
+        self._responses += 1
+        self._head_timer.cancel()
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        timer = getattr(self, "_head_timer", None)
+        if timer is not None:
+            timer.cancel()
+        super().connection_lost(exc)
+
+
+def server_config(app: Any, host: str, port: int, settings: Settings | None = None) -> uvicorn.Config:
+    """The uvicorn configuration `notices serve` runs: a connection cap (503 beyond it, well below
+    the process's file limit), keep-alive and request-head timeouts."""
+    settings = settings or Settings()
+    protocol = type(
+        "HeaderTimeoutProtocol", (_HeaderTimeoutProtocol,), {"header_timeout": settings.api_header_timeout}
+    )
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        server_header=False,
+        http=protocol,
+        limit_concurrency=settings.api_max_connections,
+        timeout_keep_alive=int(max(1, settings.api_keep_alive_timeout)),
+    )
+
+
 def serve(db: Path, archive: Path | None = None, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Run the service with uvicorn until interrupted. Raises StoreError before listening when
     the database cannot be served."""
     app = create_app(db, archive)
-    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
+    uvicorn.Server(server_config(app, host, port)).run()

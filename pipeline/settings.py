@@ -65,6 +65,19 @@ class Settings(BaseSettings):
     )
     max_delay: float = Field(60.0, gt=0, description="Upper bound of the adaptive and Crawl-delay delays")
     fetch_workers: int = Field(4, ge=1, le=64, description="Threads fetching in parallel (all hosts)")
+    api_max_connections: int = Field(
+        256,
+        ge=1,
+        description="`notices serve`: connections served at once; beyond, 503 (below the file limit)",
+    )
+    api_header_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="`notices serve`: a client must send a whole request head within this many seconds",
+    )
+    api_keep_alive_timeout: float = Field(
+        5.0, gt=0, description="`notices serve`: idle keep-alive connections close after this"
+    )
     fetch_retries: int = Field(3, ge=0, le=10, description="Retries of a transient failure within a run")
     backoff_base: float = Field(1.0, ge=0, description="First retry waits about this long, then doubles")
     max_retry_after: float = Field(
