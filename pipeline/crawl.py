@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Literal
 from pipeline import __version__
 from pipeline.archive import Archive, ArchiveEntry
 from pipeline.decode import decode_body
-from pipeline.discover import parse_list_page, parse_sitemap
+from pipeline.discover import frontier_url, parse_list_page, parse_sitemap
 from pipeline.errors import DecodeError, PipelineError
 from pipeline.fetch import Fetcher, origin_of
 from pipeline.patterns import patterns_hash
@@ -124,6 +124,7 @@ class Crawler:
         )
         self.store.start_run(self.run_id, site.name)
         self._attempted: set[str] = set()
+        self._variants: dict[str, set[str]] = {}  # path -> query strings seen this run (trap budget)
         self._nlp: Language | None = None
         self._fetched_notices = 0
 
@@ -197,12 +198,23 @@ class Crawler:
         list_date: dt.date | None = None,
         lastmod: dt.date | None = None,
     ) -> UrlSeen | None:
-        url = ascii_url(url)
+        url = frontier_url(ascii_url(url))
         if not self.site.host_allowed(url):
             return None
+        path, _, query = url.partition("?")
+        if query:  # a trap makes ever new query strings for one path: remember a few per run
+            variants = self._variants.setdefault(path, set())
+            if query not in variants:
+                if len(variants) >= self.settings.max_query_variants_per_path:
+                    self._over_budget("query_variants_per_path")
+                    return None
+                variants.add(query)
         return UrlSeen(
             url=url, kind=kind, referrer=referrer, list_title=list_title, list_date=list_date, lastmod=lastmod
         )
+
+    def _over_budget(self, name: str, n: int = 1) -> None:
+        self.summary.budget[name] = self.summary.budget.get(name, 0) + n
 
     def discover(self) -> None:
         """Walk list pages and sitemaps; remember every notice and document URL found."""
@@ -232,7 +244,13 @@ class Crawler:
                     stopped = True
                     continue
                 items = []
-                for link in page.links:
+                links = page.links
+                if len(links) > self.settings.max_links_per_list_page:
+                    self._over_budget(
+                        "links_per_list_page", len(links) - self.settings.max_links_per_list_page
+                    )
+                    links = links[: self.settings.max_links_per_list_page]
+                for link in links:
                     kind: UrlKind = "attachment" if link.is_document else "notice"
                     if kind == "attachment" and not self.site.fetch_attachments:
                         continue
@@ -245,7 +263,11 @@ class Crawler:
                 found.update(i.url for i in items if i.kind == "notice")
                 self.summary.new_urls += sum(1 for i in items if i.url in new and i.kind == "notice")
                 self._emit("found", len(items))
-                for nxt in map(ascii_url, page.pagination):
+                if self.summary.new_urls >= self.settings.max_new_urls_per_run:
+                    self._over_budget("new_urls_per_run", len(queue))
+                    stopped = True  # the rest of the walk is for the next run
+                    break
+                for nxt in (frontier_url(ascii_url(u)) for u in page.pagination):
                     if nxt not in visited and nxt not in queue and self.site.host_allowed(nxt):
                         queue.append(nxt)
                         list_urls.add(nxt)

@@ -39,7 +39,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
-from urllib.parse import urldefrag, urlsplit
+from urllib.parse import urldefrag, urlsplit, urlunsplit
 
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field
@@ -184,6 +184,23 @@ def _absolute(base: str, href: str | None) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
     return joined
+
+
+_PATH_SESSION = re.compile(r";(?:jsessionid|phpsessid|sid)=[^/?#]*", re.I)
+
+
+def frontier_url(url: str) -> str:
+    """The form a URL is remembered in: tracking and session parameters dropped, the others
+    sorted (``?b=2&a=1&utm_source=x`` → ``?a=1&b=2``), ``;jsessionid=…`` removed, no fragment."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    path = _PATH_SESSION.sub("", parts.path)
+    drop = _words("tracking_params")
+    pairs = [p for p in parts.query.split("&") if p and p.split("=", 1)[0].lower() not in drop]
+    query = "&".join(sorted(pairs))
+    return urlunsplit((parts.scheme, parts.netloc, path, query, ""))
 
 
 def _host(url: str) -> str:

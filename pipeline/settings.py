@@ -65,6 +65,21 @@ class Settings(BaseSettings):
     )
     max_delay: float = Field(60.0, gt=0, description="Upper bound of the adaptive and Crawl-delay delays")
     fetch_workers: int = Field(4, ge=1, le=64, description="Threads fetching in parallel (all hosts)")
+    max_links_per_list_page: int = Field(
+        1000,
+        ge=1,
+        description="Crawl budget: links taken from one list page (a trap page lists endless ones)",
+    )
+    max_query_variants_per_path: int = Field(
+        5000,
+        ge=1,
+        description="Crawl budget: distinct query strings of one URL path (show.jsp?id=N) taken per run",
+    )
+    max_new_urls_per_run: int = Field(
+        100_000,
+        ge=1,
+        description="Crawl budget: new notice URLs one run adds to the frontier; discovery stops there",
+    )
     api_max_connections: int = Field(
         256,
         ge=1,

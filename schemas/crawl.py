@@ -124,6 +124,9 @@ class CrawlSummary(_Model):
     fetched: int = Field(0, description="Notice pages fetched (2xx with new bytes)")
     unchanged: int = Field(0, description="Notice pages answered 304 or with identical bytes")
     failed: dict[str, int] = Field(default_factory=dict, description="Failures by reason")
+    budget: dict[str, int] = Field(
+        default_factory=dict, description="URLs a crawl budget left out, by budget (links per list page, ...)"
+    )
     new_records: int = 0
     new_versions: int = Field(0, description="Known notices whose record changed")
     attachments: int = Field(0, description="Documents archived")
@@ -153,6 +156,9 @@ class CrawlSummary(_Model):
             ("failed", str(self.failed_total)),
         ]
         rows += [(f"  {reason}", str(n)) for reason, n in sorted(self.failed.items())]
+        if self.budget:
+            rows.append(("left out by budgets", str(sum(self.budget.values()))))
+            rows += [(f"  {name}", str(n)) for name, n in sorted(self.budget.items())]
         rows += [
             ("new records", str(self.new_records)),
             ("new versions", str(self.new_versions)),

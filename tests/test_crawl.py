@@ -504,3 +504,57 @@ def test_a_full_archive_disk_stops_the_run_and_a_resumed_run_completes(tmp_path:
         subprocess.run(
             ["umount", "-l", str(warc)], capture_output=True
         )  # lazy: even if a handle is left open
+
+
+def test_a_crawler_trap_is_bounded_by_the_budgets(tmp_path: Path) -> None:
+    """Issue 14: a list-page family with ever new query strings gave 1,050,000 due notices in one
+    discovery and a walk that never completed. Here every list page links 300 'notices' whose
+    URLs differ only in their query (and a tracking parameter), and a 'next page' with a new
+    query each time. The run ends, the frontier stays small, and the summary says what the
+    budgets left out."""
+    import itertools
+    from urllib.parse import parse_qs, urlsplit
+
+    counter = itertools.count()
+
+    def trap_list(h: BaseHTTPRequestHandler) -> None:
+        n = int(parse_qs(urlsplit(h.path).query).get("p", ["0"])[0])
+        links = "".join(
+            f'<li><a href="/trap/show.jsp?id={n * 1000 + i}&sid={next(counter)}&utm_source=x">关于开展第{i}项专项检查工作的通知</a>'
+            f"<span>2024-05-{1 + i % 28:02d}</span></li>"
+            for i in range(300)
+        )
+        body = (f"<html><body><ul class='list'>{links}</ul><div class='pager'>"
+                f"<a href='/trap/list.jsp?p={n + 1}&r={next(counter)}'>下一页</a></div></body></html>").encode()  # fmt: skip
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html; charset=utf-8")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    def notice(h: BaseHTTPRequestHandler) -> None:
+        body = "<html><body><h1>通知</h1><p>各单位：现将有关事项通知如下，请认真贯彻落实，确保工作取得实效。</p></body></html>".encode()
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html; charset=utf-8")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    root = tmp_path / "trap-site"
+    root.mkdir()
+    settings = fast_settings(
+        max_links_per_list_page=100, max_query_variants_per_path=50, max_new_urls_per_run=120
+    )
+    with serve_site(root, routes={"/trap/list.jsp": trap_list, "/trap/show.jsp": notice}) as srv:
+        site = SiteConfig(name="trap", start_urls=[srv.base_url + "/trap/list.jsp?p=0"], allow_private_addresses=True,
+                          max_list_pages=30)  # fmt: skip
+        summary = crawl(site, tmp_path, settings=settings)
+    notices = db_rows(tmp_path, "SELECT url FROM urls WHERE kind = 'notice'")
+    assert len(notices) <= 50  # one path: at most max_query_variants_per_path query strings
+    assert all("sid=" not in u and "utm_source" not in u for (u,) in notices)  # dropped before the frontier
+    assert (
+        summary.budget.get("links_per_list_page", 0) > 0
+        and summary.budget.get("query_variants_per_path", 0) > 0
+    )
+    assert summary.list_pages <= 30
+    assert any(label.strip() == "left out by budgets" for label, _ in summary.rows())

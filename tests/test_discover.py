@@ -776,3 +776,14 @@ def test_links_and_sitemap_entries_are_read_as_requests_will_read_them() -> None
         "http://pub.test/sitemap.xml",
     )
     assert all(not e.loc.split("/")[2].endswith("pub.test") for e in sm.urls), [e.loc for e in sm.urls]
+
+
+def test_frontier_urls_drop_tracking_and_session_parameters_and_sort_the_rest() -> None:
+    from pipeline.discover import frontier_url
+
+    assert (
+        frontier_url("http://a.gov.cn/show.jsp?id=5&utm_source=wx&sid=9f&b=2#top")
+        == "http://a.gov.cn/show.jsp?b=2&id=5"
+    )
+    assert frontier_url("http://a.gov.cn/x.jsp;jsessionid=ABC123?id=1") == "http://a.gov.cn/x.jsp?id=1"
+    assert frontier_url("http://a.gov.cn/t20240101_1.html") == "http://a.gov.cn/t20240101_1.html"
