@@ -22,10 +22,12 @@ archive location) changes; a re-fetch that extracts the same record adds no vers
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import re
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -502,7 +504,7 @@ class SqliteStore:
             raise
         except sqlite3.DatabaseError as exc:
             self._close_quietly()
-            raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
+            raise StoreError(f"cannot open the database {self.path}: {exc}{self._space_hint(exc)}") from exc
         except OSError as exc:
             raise StoreError(f"cannot create the database folder for {self.path}: {exc}") from exc
         self._depth = 0
@@ -569,7 +571,9 @@ class SqliteStore:
                 self.conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (number, _now().isoformat()))
                 self.conn.execute("COMMIT")
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                if self.conn.in_transaction:  # SQLite may have rolled back already (a full disk)
+                    with contextlib.suppress(sqlite3.DatabaseError):
+                        self.conn.execute("ROLLBACK")
                 raise
 
     @property
@@ -599,15 +603,32 @@ class SqliteStore:
             try:
                 yield
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                # SQLite rolls back by itself on SQLITE_FULL / IOERR: a ROLLBACK then fails with
+                # "no transaction is active" and would hide the real error
+                if self.conn.in_transaction:
+                    with contextlib.suppress(sqlite3.DatabaseError):
+                        self.conn.execute("ROLLBACK")
                 raise
             else:
                 try:
                     self.conn.execute("COMMIT")
                 except sqlite3.DatabaseError as exc:
-                    raise StoreError(f"cannot commit to {self.path}: {exc}") from exc
+                    if self.conn.in_transaction:
+                        with contextlib.suppress(sqlite3.DatabaseError):
+                            self.conn.execute("ROLLBACK")
+                    raise StoreError(f"cannot commit to {self.path}: {exc}{self._space_hint(exc)}") from exc
             finally:
                 self._depth = 0
+
+    def _space_hint(self, exc: BaseException) -> str:
+        """For a full disk: how much space is left, and that a rerun resumes."""
+        if "full" not in str(exc).lower():
+            return ""
+        try:
+            free = shutil.disk_usage(self.path.parent).free
+        except OSError:
+            return ""
+        return f" ({free:,} bytes free on its volume). Nothing was half-written; free space and run again"
 
     def _exec(self, sql: str, params: Iterable[Any] = ()) -> _Result:
         """Run one statement; rows are fetched here, so a corrupt page surfaces as StoreError too."""
@@ -616,7 +637,7 @@ class SqliteStore:
                 cur = self.conn.execute(sql, tuple(params))
                 return _Result(cur.fetchall() if cur.description else [], cur.rowcount)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"database error in {self.path}: {exc}") from exc
+            raise StoreError(f"database error in {self.path}: {exc}{self._space_hint(exc)}") from exc
         except OverflowError as exc:
             raise StoreError(f"a value is out of range for the database: {exc}") from exc
 

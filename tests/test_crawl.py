@@ -558,3 +558,38 @@ def test_a_crawler_trap_is_bounded_by_the_budgets(tmp_path: Path) -> None:
     )
     assert summary.list_pages <= 30
     assert any(label.strip() == "left out by budgets" for label, _ in summary.rows())
+
+
+def test_a_full_database_disk_says_so_and_a_resumed_run_completes(server: SiteServer, tmp_path: Path) -> None:
+    """Issue 14: with the database volume full the error shown was 'cannot rollback - no
+    transaction is active' (SQLite had rolled back by itself). Now it names the full disk and
+    the free space, the database stays consistent, and a run after freeing space completes."""
+    from pipeline.errors import StoreError
+
+    dbdir = tmp_path / "dbvol"
+    dbdir.mkdir()
+    if not _mount_tmpfs(dbdir, "2m"):
+        pytest.skip("needs a tmpfs mount (root): the full-disk case is tested on a real filesystem")
+    try:
+        filler = dbdir / "filler.bin"
+        filler.write_bytes(b"\0" * (shutil.disk_usage(dbdir).free - 160 * 1024))
+        site = mini_site(server)
+
+        def run() -> CrawlSummary:
+            with Crawler(
+                site, fast_settings(), db=dbdir / "db.sqlite", archive_dir=tmp_path / "warc"
+            ) as crawler:
+                return crawler.run()
+
+        with pytest.raises(StoreError) as err:
+            run()
+        message = str(err.value)
+        assert "full" in message and "bytes free" in message and "no transaction is active" not in message
+        filler.unlink()
+        run()
+        with sqlite3.connect(dbdir / "db.sqlite") as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            (n,) = conn.execute("SELECT COUNT(*) FROM notices").fetchone()
+        assert n == len(MANIFEST["notices"])
+    finally:
+        subprocess.run(["umount", "-l", str(dbdir)], capture_output=True)
