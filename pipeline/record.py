@@ -9,6 +9,7 @@ become a record; odd but usable pages become records with ``warnings``.
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -87,6 +88,7 @@ def extract_notice(
     """One page's bytes → one validated record; with ``nlp`` (pipeline.entities.build_nlp, built
     once per worker) the record also gets its entities."""
     settings = settings or Settings()
+    started = time.perf_counter()
     warnings: list[str] = []
     if len(fetched.body) > settings.max_html_bytes:
         warnings.append(
@@ -141,6 +143,14 @@ def extract_notice(
         raise SchemaValidationError(f"record does not fit schema v1: {exc}", url=url) from exc
     if nlp is None or not settings.entities:
         return record
+    spent = time.perf_counter() - started
+    if spent > settings.extract_budget_seconds:
+        # a page of several MB: the record is complete without entities, and a batch must not stall
+        note = (
+            f"extraction took {spent:.1f} s, over the per-page budget of {settings.extract_budget_seconds:g} s: "
+            "entities were not computed"
+        )
+        return record.model_copy(update={"warnings": [*record.warnings, note]})
     from pipeline.entities import find_entities  # spaCy only where entities are wanted
 
     return record.model_copy(update={"entities": find_entities(nlp, record)})

@@ -80,6 +80,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Crawl budget: new notice URLs one run adds to the frontier; discovery stops there",
     )
+    extract_budget_seconds: float = Field(
+        3.0,
+        gt=0,
+        description="Per-page extraction budget: beyond it the record gets a warning and no entities",
+    )
     api_max_connections: int = Field(
         256,
         ge=1,

@@ -593,3 +593,27 @@ def test_a_full_database_disk_says_so_and_a_resumed_run_completes(server: SiteSe
         assert n == len(MANIFEST["notices"])
     finally:
         subprocess.run(["umount", "-l", str(dbdir)], capture_output=True)
+
+
+def test_no_page_is_extracted_while_the_write_transaction_is_open(
+    server: SiteServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14: extraction ran inside the crawl's write transaction, so a slow page held the
+    database's write lock and a concurrent writer got 'database is locked'."""
+    import pipeline.crawl as crawl_module
+
+    seen: list[bool] = []
+    real = crawl_module.extract_notice
+    crawler = Crawler(
+        mini_site(server), fast_settings(), db=tmp_path / "db.sqlite", archive_dir=tmp_path / "warc"
+    )
+
+    def watched(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        seen.append(crawler.store.conn.in_transaction)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(crawl_module, "extract_notice", watched)
+    with crawler:
+        summary = crawler.run()
+    assert summary.new_records == len(MANIFEST["notices"]) and len(seen) == len(MANIFEST["notices"])
+    assert not any(seen)

@@ -149,3 +149,24 @@ def test_a_page_url_with_user_info_gives_no_record_id() -> None:
     assert (
         canonical_url("http://www.example.gov.cn\\zwgk\\t1.html") == "http://www.example.gov.cn/zwgk/t1.html"
     )
+
+
+def test_a_page_over_the_extraction_budget_gets_a_record_with_a_warning() -> None:
+    """Issue 14: pages of a few MB took 2–4 s; past the per-page budget the record is still made
+    (every field, integrity) but without entities, and says so."""
+    from pipeline.entities import build_nlp
+    from pipeline.settings import Settings
+    from tests.conftest import article, page
+
+    nlp = build_nlp()
+    fetched = page(
+        article(
+            "<h1>关于开展安全检查的通知</h1><p>各单位：请于2024年5月1日前报送材料，联系电话0551-1234567。</p>"
+        )
+    )
+    within = extract_notice(fetched, Settings(), nlp=nlp)
+    assert within.entities and not any("budget" in w for w in within.warnings)
+    over = extract_notice(fetched, Settings(extract_budget_seconds=1e-9), nlp=nlp)
+    assert over.entities == [] or over.entities is None
+    assert any("over the per-page budget" in w for w in over.warnings)
+    assert over.title == within.title and over.integrity == within.integrity
