@@ -439,6 +439,32 @@ class _HeaderTimeoutProtocol(H11Protocol):
         super().connection_lost(exc)
 
 
+class RateLimitedLog(logging.Filter):
+    """Lets one record of a given message through per ``seconds``; the next one that passes
+    says how many were held back. Under a flood of refused connections uvicorn would log
+    'Exceeded concurrency limit.' once per connection (a flood wrote 90 MB in 15 s)."""
+
+    def __init__(self, seconds: float = 5.0) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self._last: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        import time
+
+        key = str(record.msg)
+        now = time.monotonic()
+        if now - self._last.get(key, -1e18) < self.seconds:
+            self._held[key] = self._held.get(key, 0) + 1
+            return False
+        self._last[key] = now
+        held = self._held.pop(key, 0)
+        if held:
+            record.msg = f"{record.msg} (and {held} more like it in the last {self.seconds:g} s)"
+        return True
+
+
 def server_config(app: Any, host: str, port: int, settings: Settings | None = None) -> uvicorn.Config:
     """The uvicorn configuration `notices serve` runs: a connection cap (503 beyond it, well below
     the process's file limit), keep-alive and request-head timeouts."""
@@ -462,4 +488,6 @@ def serve(db: Path, archive: Path | None = None, host: str = "127.0.0.1", port: 
     """Run the service with uvicorn until interrupted. Raises StoreError before listening when
     the database cannot be served."""
     app = create_app(db, archive)
-    uvicorn.Server(server_config(app, host, port)).run()
+    server = uvicorn.Server(server_config(app, host, port))
+    logging.getLogger("uvicorn.error").addFilter(RateLimitedLog())
+    server.run()

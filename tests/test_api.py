@@ -607,3 +607,17 @@ def test_slow_clients_are_cut_off_and_do_not_starve_the_api(crawled: Crawled) ->
         server.should_exit = True
         thread.join(15)
         sock.close()
+
+
+def test_a_flood_of_identical_server_warnings_is_rate_limited() -> None:
+    import logging
+
+    from pipeline.api import RateLimitedLog
+
+    f = RateLimitedLog(seconds=60)
+    records = [logging.LogRecord("uvicorn.error", logging.WARNING, __file__, 1, "Exceeded concurrency limit.", None, None)
+               for _ in range(1000)]  # fmt: skip
+    passed = [r for r in records if f.filter(r)]
+    assert len(passed) == 1
+    other = logging.LogRecord("uvicorn.error", logging.WARNING, __file__, 1, "another message", None, None)
+    assert f.filter(other)
