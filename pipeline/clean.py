@@ -239,20 +239,35 @@ def _css_rules(css: str) -> list[tuple[str, str]]:
     return out
 
 
+def _present_keys(root: Any) -> set[str]:
+    """The ``.class`` and ``#id`` keys that elements of the page carry (and body/html)."""
+    keys = {"body", "html"}
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        cls = el.get("class")
+        if cls:
+            keys.update("." + c for c in cls.split())
+        ident = el.get("id")
+        if ident:
+            keys.add("#" + ident)
+    return keys
+
+
 def _page_css(root: Any) -> _PageCss:
     hidden_decl = _hidden_style_regex()
     page = _PageCss()
+    present: set[str] | None = None
     for style in root.iter("style"):
         media = (style.get("media") or "").lower()
         if media and not any(m in media for m in ("screen", "all")):
             continue  # a print stylesheet hides the navigation from paper, not from a reader
+        if present is None:
+            present = _present_keys(root)
         for selectors, decl in _css_rules(style.text or ""):
-            hides = hidden_decl.search(decl) is not None
-            color = _CSS_COLOR.search(decl)
-            bg = _declared_background(decl)
-            sized = _VISIBLE_FONT_SIZE.search(decl) is not None
-            if not (hides or color or bg or sized):
-                continue
+            # The selectors first (string work): most rules of a site-wide stylesheet name classes
+            # no element of this page carries, and their declarations need no regex at all.
+            keyed: list[tuple[str, str]] = []
             for sel in selectors.split(","):
                 sel = sel.strip()
                 if not sel or any(ch in sel for ch in ":[*+~"):
@@ -260,8 +275,17 @@ def _page_css(root: Any) -> _PageCss:
                 last = re.split(r"[\s>]+", sel)[-1]
                 m = _CSS_KEY.fullmatch(last)
                 key = m.group(2) if m else (last.lower() if sel.lower() in ("body", "html") else None)
-                if key is None:
-                    continue
+                if key is not None and key in present:
+                    keyed.append((sel, key))
+            if not keyed:
+                continue
+            hides = hidden_decl.search(decl) is not None
+            color = _CSS_COLOR.search(decl)
+            bg = _declared_background(decl)
+            sized = _VISIBLE_FONT_SIZE.search(decl) is not None
+            if not (hides or color or bg or sized):
+                continue
+            for sel, key in keyed:
                 if hides:
                     page.hidden.setdefault(key, []).append(sel)
                 if sized:
