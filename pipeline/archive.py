@@ -303,7 +303,7 @@ class Archive:
             except OSError as exc:
                 if start is not None:
                     self._undo(*start)
-                else:  # the new file could not even take its warcinfo record: drop it
+                else:
                     self._undo_roll()
                 free = ""
                 with contextlib.suppress(OSError):
@@ -318,14 +318,19 @@ class Archive:
             self._written.append(entry)
             return entry.location
 
-    def _undo_roll(self) -> None:
+    def _drop_handles(self) -> list[Path]:
+        """Close the current WARC file and index without flushing errors; their paths."""
         paths = [Path(fh.name) for fh in (self._fh, self._index) if fh is not None]
         for fh in (self._index, self._fh):
             if fh is not None:
                 with contextlib.suppress(OSError):
                     fh.close()
         self._fh = self._index = self._writer = None
-        for path in paths:
+        return paths
+
+    def _undo_roll(self) -> None:
+        """A new file could not even take its warcinfo record: drop it."""
+        for path in self._drop_handles():
             with contextlib.suppress(OSError):
                 path.unlink()
 
@@ -333,11 +338,7 @@ class Archive:
         """A write failed (a full disk): cut the WARC file and its index back to where the exchange
         began, so that no partial record stays for the next ones to follow, and write on in a new
         file. Closing first: a buffered writer flushes what it holds when closed."""
-        for fh in (self._index, self._fh):
-            if fh is not None:
-                with contextlib.suppress(OSError):
-                    fh.close()
-        self._fh = self._index = self._writer = None
+        self._drop_handles()
         for path, end in ((warc, warc_end), (index, index_end)):
             with contextlib.suppress(OSError):
                 os.truncate(path, end)
